@@ -1,0 +1,78 @@
+"""site.yml's validation play stops bad input with one clear message before any tier runs.
+
+The inventories here point at this machine over a local connection; the
+validation play only reads (facts, argument specs), and every case fails
+before the first tier's play, which the tests check.
+"""
+
+import os
+import pathlib
+import subprocess
+import sys
+
+import pytest
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+FIRST_TIER_PLAY = "Docker Engine on every host that runs containers"
+
+
+def run_site(tmp_path, inventory, *extra):
+    path = tmp_path / "hosts.yml"
+    path.write_text(yaml.safe_dump(inventory))
+    env = dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
+    bin_dir = pathlib.Path(sys.executable).parent
+    return subprocess.run(
+        [str(bin_dir / "ansible-playbook"), "site.yml", "-i", str(path), *extra],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )
+
+
+def inventory(host_vars=None, groups=("ctfd", "router")):
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, **(host_vars or {})}
+    children = {group: {"hosts": {"grt-test-controller": host}} for group in groups}
+    return {"all": {"children": {"docker_hosts": {"children": children}}}}
+
+
+@pytest.mark.parametrize("inventory_file", ["inventories/monolith/hosts.yml", "inventories/split/hosts.yml"])
+def test_shipped_inventories_parse_and_site_passes_syntax_check(inventory_file):
+    bin_dir = pathlib.Path(sys.executable).parent
+    result = subprocess.run(
+        [str(bin_dir / "ansible-playbook"), "site.yml", "-i", inventory_file, "--syntax-check"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_missing_group_is_refused_before_any_host_is_touched(tmp_path):
+    result = run_site(tmp_path, inventory(groups=("ctfd",)))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "Inventory group 'router' is empty or missing" in output
+    assert "Gathering Facts" not in output
+    assert FIRST_TIER_PLAY not in output
+
+
+def test_wrong_type_is_refused_by_the_argument_spec_before_any_tier(tmp_path):
+    result = run_site(tmp_path, inventory({"docker_host_daemon_options": "live-restore"}))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "docker_host_daemon_options" in output
+    assert "dict" in output
+    assert FIRST_TIER_PLAY not in output
+
+
+def test_bad_choice_is_refused_with_the_allowed_values(tmp_path):
+    result = run_site(tmp_path, inventory({"docker_host_install_source": "snap"}))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "docker_host_install_source" in output and "auto, docker, distro" in output
+    assert FIRST_TIER_PLAY not in output
+
+
+def test_mirror_without_scheme_is_refused_by_preflight(tmp_path):
+    result = run_site(tmp_path, inventory({"docker_host_registry_mirrors": ["mirror.example:5000"]}))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "docker_host_registry_mirrors takes URLs" in output
+    assert FIRST_TIER_PLAY not in output
