@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 # Molecule scenarios `make test` runs, in order.
-SCENARIOS ?= docker_host docker_host_preflight
+SCENARIOS ?= docker_host docker_host_preflight docker_host_repository
 
 .PHONY: help deps lint docs test-env test-unit test molecule-% demo test-env-clean clean
 

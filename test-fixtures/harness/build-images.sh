@@ -9,6 +9,7 @@ for suite in $GRT_SUITES; do
 done
 
 build_image grt-test/registry "$IMAGES_DIR/registry" --build-arg BASE_IMAGE=grt-test/base:bookworm
+build_image grt-test/fake-docker-repo "$IMAGES_DIR/fake-docker-repo" --build-arg BASE_IMAGE=grt-test/base:bookworm
 
 while read -r dir suite upstream; do
   build_image "grt-test/offline/$dir" "$IMAGES_DIR/$dir" --build-arg "BASE_IMAGE=grt-test/base:$suite"

@@ -45,7 +45,7 @@ def test_engine_runs_with_that_configuration(host):
     info = docker_json(host, "docker info --format '{{json .}}'")
     assert info["LiveRestoreEnabled"] is True
     assert info["LoggingDriver"] == "json-file"
-    mirrors = [m.rstrip("/") for m in info["RegistryConfig"]["Mirrors"]]
+    mirrors = [m.rstrip("/") for m in info["RegistryConfig"]["Mirrors"] or []]
     assert mirrors == [m.rstrip("/") for m in values["docker_host_registry_mirrors"]]
     insecure = info["RegistryConfig"]["IndexConfigs"]
     for registry in values["docker_host_insecure_registries"]:
