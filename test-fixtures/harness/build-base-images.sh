@@ -14,9 +14,14 @@ for suite in $GRT_SUITES; do
   rm -rf "$rootfs"
   mkdir -p "$GRT_STATE_DIR"
   log "debootstrap $suite (minbase) from $GRT_DEBIAN_MIRROR"
+  # One more try on failure: the mirror is reached over the network.
   if ! debootstrap --variant=minbase "$suite" "$rootfs" "$GRT_DEBIAN_MIRROR" >"$GRT_STATE_DIR/debootstrap-$suite.log" 2>&1; then
-    tail -30 "$GRT_STATE_DIR/debootstrap-$suite.log" >&2
-    die "debootstrap $suite failed"
+    log "debootstrap $suite failed; trying once more"
+    rm -rf "$rootfs"
+    if ! debootstrap --variant=minbase "$suite" "$rootfs" "$GRT_DEBIAN_MIRROR" >"$GRT_STATE_DIR/debootstrap-$suite.log" 2>&1; then
+      tail -30 "$GRT_STATE_DIR/debootstrap-$suite.log" >&2
+      die "debootstrap $suite failed"
+    fi
   fi
   # Keep images small: no apt lists or caches in the base layer.
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin

@@ -20,14 +20,18 @@ die() { printf '[harness] ERROR: %s\n' "$*" >&2; exit 1; }
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# Build quietly, but show the whole build log if it fails.
+# Build quietly, but show the whole build log if it fails. Builds download
+# Debian packages, so a failed build is tried once more before giving up.
 build_image() {
   local tag=$1 context=$2; shift 2
   local logfile="$GRT_STATE_DIR/build-${tag//[\/:]/_}.log"
   mkdir -p "$GRT_STATE_DIR"
   if ! docker build --tag "$tag" "$@" "$context" >"$logfile" 2>&1; then
-    cat "$logfile" >&2
-    die "docker build of $tag failed (log: $logfile)"
+    log "docker build of $tag failed; trying once more"
+    if ! docker build --tag "$tag" "$@" "$context" >"$logfile" 2>&1; then
+      cat "$logfile" >&2
+      die "docker build of $tag failed (log: $logfile)"
+    fi
   fi
   log "image $tag ready"
 }
