@@ -11,18 +11,10 @@ for suite in $GRT_SUITES; do
     continue
   fi
   rootfs="$GRT_STATE_DIR/rootfs-$suite"
-  rm -rf "$rootfs"
-  mkdir -p "$GRT_STATE_DIR"
   log "debootstrap $suite (minbase) from $GRT_DEBIAN_MIRROR"
-  # One more try on failure: the mirror is reached over the network.
-  if ! debootstrap --variant=minbase "$suite" "$rootfs" "$GRT_DEBIAN_MIRROR" >"$GRT_STATE_DIR/debootstrap-$suite.log" 2>&1; then
-    log "debootstrap $suite failed; trying once more"
-    rm -rf "$rootfs"
-    if ! debootstrap --variant=minbase "$suite" "$rootfs" "$GRT_DEBIAN_MIRROR" >"$GRT_STATE_DIR/debootstrap-$suite.log" 2>&1; then
-      tail -30 "$GRT_STATE_DIR/debootstrap-$suite.log" >&2
-      die "debootstrap $suite failed"
-    fi
-  fi
+  # A failed first try may leave a partial tree: start the retry from scratch.
+  run_logged "debootstrap $suite" "$GRT_STATE_DIR/debootstrap-$suite.log" \
+    bash -c 'rm -rf "$1" && debootstrap --variant=minbase "$2" "$1" "$3"' _ "$rootfs" "$suite" "$GRT_DEBIAN_MIRROR"
   # Keep images small: no apt lists or caches in the base layer.
   rm -rf "$rootfs"/var/lib/apt/lists/* "$rootfs"/var/cache/apt/*.bin
   tar -C "$rootfs" -c . | docker import --change 'CMD ["/bin/bash"]' - "$tag" >/dev/null

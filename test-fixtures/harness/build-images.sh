@@ -13,4 +13,4 @@ build_image grt-test/fake-docker-repo "$IMAGES_DIR/fake-docker-repo" --build-arg
 
 while read -r dir suite upstream; do
   build_image "grt-test/offline/$dir" "$IMAGES_DIR/$dir" --build-arg "BASE_IMAGE=grt-test/base:$suite"
-done < <(grep -Ev '^[[:space:]]*(#|$)' "$IMAGES_DIR/manifest")
+done < <(manifest_entries)

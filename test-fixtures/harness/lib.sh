@@ -20,18 +20,25 @@ die() { printf '[harness] ERROR: %s\n' "$*" >&2; exit 1; }
 
 have_image() { docker image inspect "$1" >/dev/null 2>&1; }
 
-# Build quietly, but show the whole build log if it fails. Builds download
-# Debian packages, so a failed build is tried once more before giving up.
+# run_logged WHAT LOGFILE CMD...: run CMD with its output in LOGFILE. Every
+# command run this way downloads from the Debian archive, so a failure is
+# tried once more; a second failure shows the log and stops the harness.
+run_logged() {
+  local what=$1 logfile=$2; shift 2
+  mkdir -p "$GRT_STATE_DIR"
+  "$@" >"$logfile" 2>&1 && return 0
+  log "$what failed; trying once more"
+  "$@" >"$logfile" 2>&1 && return 0
+  tail -40 "$logfile" >&2
+  die "$what failed (log: $logfile)"
+}
+
 build_image() {
   local tag=$1 context=$2; shift 2
-  local logfile="$GRT_STATE_DIR/build-${tag//[\/:]/_}.log"
-  mkdir -p "$GRT_STATE_DIR"
-  if ! docker build --tag "$tag" "$@" "$context" >"$logfile" 2>&1; then
-    log "docker build of $tag failed; trying once more"
-    if ! docker build --tag "$tag" "$@" "$context" >"$logfile" 2>&1; then
-      cat "$logfile" >&2
-      die "docker build of $tag failed (log: $logfile)"
-    fi
-  fi
+  run_logged "docker build of $tag" "$GRT_STATE_DIR/build-${tag//[\/:]/_}.log" \
+    docker build --tag "$tag" "$@" "$context"
   log "image $tag ready"
 }
+
+# The offline image set: "<dir> <suite> <upstream ref>" per line, comments dropped.
+manifest_entries() { grep -Ev '^[[:space:]]*(#|$)' "$IMAGES_DIR/manifest"; }

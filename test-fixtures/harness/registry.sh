@@ -29,4 +29,4 @@ while read -r dir _suite upstream; do
   docker tag "grt-test/offline/$dir" "$target"
   docker push --quiet "$target" >/dev/null || die "push of $target failed"
   log "pushed $upstream"
-done < <(grep -Ev '^[[:space:]]*(#|$)' "$IMAGES_DIR/manifest")
+done < <(manifest_entries)

@@ -28,27 +28,33 @@ def test_python_sdk_for_community_docker(host):
     run_ok(host, "python3 -c 'import docker'")
 
 
-def test_daemon_json_is_what_the_variables_say(host):
+def expected_daemon_json(host):
+    """daemon.json as the role's variables for this host describe it."""
     values = role_vars(host, "docker_host")
     expected = merge(values["docker_host_daemon_options"], values["docker_host_daemon_extra_options"])
     if values["docker_host_registry_mirrors"]:
         expected["registry-mirrors"] = values["docker_host_registry_mirrors"]
     if values["docker_host_insecure_registries"]:
         expected["insecure-registries"] = values["docker_host_insecure_registries"]
+    return expected
+
+
+def test_daemon_json_is_what_the_variables_say(host):
+    expected = expected_daemon_json(host)
     daemon_json = host.file("/etc/docker/daemon.json")
     assert daemon_json.mode == 0o644
     assert json.loads(daemon_json.content_string) == expected
 
 
 def test_engine_runs_with_that_configuration(host):
-    values = role_vars(host, "docker_host")
+    expected = expected_daemon_json(host)
     info = docker_json(host, "docker info --format '{{json .}}'")
-    assert info["LiveRestoreEnabled"] is True
-    assert info["LoggingDriver"] == "json-file"
+    assert info["LiveRestoreEnabled"] is expected["live-restore"]
+    assert info["LoggingDriver"] == expected["log-driver"]
     mirrors = [m.rstrip("/") for m in info["RegistryConfig"]["Mirrors"] or []]
-    assert mirrors == [m.rstrip("/") for m in values["docker_host_registry_mirrors"]]
+    assert mirrors == [m.rstrip("/") for m in expected.get("registry-mirrors", [])]
     insecure = info["RegistryConfig"]["IndexConfigs"]
-    for registry in values["docker_host_insecure_registries"]:
+    for registry in expected.get("insecure-registries", []):
         assert insecure[registry]["Secure"] is False
 
 
@@ -68,7 +74,7 @@ def test_image_pulled_by_upstream_name_through_the_mirror(host, web):
     digest = run_ok(host, f"docker image inspect --format '{{{{index .RepoDigests 0}}}}' {web}").strip()
     assert digest.startswith(repository + "@sha256:"), digest
     # The same manifest, as the mirror serves it: the pull came from there (Docker Hub is out of reach).
-    mirror = role_vars(host, "docker_host")["docker_host_registry_mirrors"][0].rstrip("/")
+    mirror = expected_daemon_json(host)["registry-mirrors"][0].rstrip("/")
     headers = run_ok(
         host,
         "curl -fsSI -H 'Accept: application/vnd.docker.distribution.manifest.v2+json'"
@@ -87,8 +93,7 @@ def test_container_answers_on_published_port(host, web):
 
 
 def test_new_containers_get_the_configured_log_rotation(host, web):
-    values = role_vars(host, "docker_host")
-    expected = merge(values["docker_host_daemon_options"], values["docker_host_daemon_extra_options"])
+    expected = expected_daemon_json(host)
     log_config = docker_json(host, "docker inspect --format '{{json .HostConfig.LogConfig}}' grt-verify-web")
     assert log_config["Type"] == expected["log-driver"]
     assert log_config["Config"] == expected["log-opts"]
