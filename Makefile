@@ -9,9 +9,9 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 # Molecule scenarios `make test` runs, in order.
-SCENARIOS ?= docker_host docker_host_preflight docker_host_repository
+SCENARIOS ?= docker_host docker_host_preflight docker_host_repository monolith
 
-.PHONY: help deps lint docs test-env test-unit test molecule-% demo test-env-clean clean
+.PHONY: help deps vault lint docs test-env test-unit test molecule-% demo demo-clean test-env-clean clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -49,10 +49,14 @@ test: lint test-env test-unit ## Everything CI runs: lint, fixture tests, every 
 molecule-%: test-env ## One Molecule scenario, e.g. make molecule-docker_host
 	molecule test -s $*
 
-demo: ## Deploy the monolith into a disposable local host (arrives with the monolith issue)
-	@echo "make demo arrives with the monolith issue (#3): the CTFd, router and proxy roles are not here yet."
-	@echo "Today: make test runs the docker_host role end to end in a disposable Debian 13 host."
-	@exit 1
+vault: deps ## Create the vaulted secrets and .vault-pass if absent (never overwrites)
+	tools/vault-init.sh
+
+demo: deps ## Deploy the monolith into a disposable local Debian 13 host and print its URL
+	tools/demo.sh
+
+demo-clean: ## Remove the demo host
+	tools/demo.sh clean
 
 test-env-clean: ## Remove the harness registry, network and images (the next test-env rebuilds them)
 	test-fixtures/harness/down.sh

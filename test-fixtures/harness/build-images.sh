@@ -10,6 +10,8 @@ done
 
 build_image grt-test/registry "$IMAGES_DIR/registry" --build-arg BASE_IMAGE=grt-test/base:bookworm
 build_image grt-test/fake-docker-repo "$IMAGES_DIR/fake-docker-repo" --build-arg BASE_IMAGE=grt-test/base:bookworm
+# Fake OpenAI-compatible vendor: runs on the test network, never pushed.
+build_image grt-test/fake-vendor "$IMAGES_DIR/fake-vendor" --build-arg BASE_IMAGE=grt-test/base:bookworm
 
 while read -r dir suite upstream; do
   build_image "grt-test/offline/$dir" "$IMAGES_DIR/$dir" --build-arg "BASE_IMAGE=grt-test/base:$suite"

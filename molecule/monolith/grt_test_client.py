@@ -1,0 +1,176 @@
+"""Test client run ON the test host: a participant's or the admin's browser,
+through the front proxy (https://127.0.0.1 by default), stdlib only.
+
+  python3 grt_test_client.py <command>   (settings in /root/grt-test-client.json, 0600)
+
+  write     as admin: create a page (a DB row) and upload a file; remember them
+  check     as admin: the remembered page and file are still there, unchanged
+  events    as admin: seconds until the first server-sent event of /events
+  generate  as a new non-admin participant: POST /generate (the plugin's chat)
+  request   what CTFd saw of the request (stand-in only endpoint /_standin/request)
+
+Prints one JSON object.
+"""
+
+import http.cookiejar
+import json
+import re
+import ssl
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+import uuid
+
+SETTINGS = "/root/grt-test-client.json"
+REMEMBERED = "/root/grt-persistence.json"
+NONCE = (
+    re.compile(r"""csrfNonce['"]?\s*:\s*["']([^"']+)["']"""),
+    re.compile(r"""<input[^>]*name=["']nonce["'][^>]*value=["']([^"']+)["']"""),
+    re.compile(r"""<input[^>]*value=["']([^"']+)["'][^>]*name=["']nonce["']"""),
+)
+# The test host trusts nothing about the self-signed certificate; the tests
+# look at the certificate separately.
+TLS = ssl._create_unverified_context()  # noqa: S323
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class Browser:
+    def __init__(self, base):
+        self.base = base.rstrip("/")
+        self.opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()),
+            urllib.request.HTTPSHandler(context=TLS),
+            NoRedirect,
+        )
+        self.nonce = None
+
+    def call(self, method, path, data=None, headers=None, timeout=30):
+        req = urllib.request.Request(self.base + path, data=data, headers=headers or {}, method=method)
+        try:
+            with self.opener.open(req, timeout=timeout) as response:
+                return response.status, dict(response.headers), response.read()
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers), error.read()
+
+    def page_nonce(self, path):
+        status, _, body = self.call("GET", path)
+        text = body.decode("utf-8", "replace")
+        for pattern in NONCE:
+            match = pattern.search(text)
+            if match:
+                return match.group(1)
+        raise SystemExit(f"no nonce in {path} ({status})")
+
+    def form(self, path, fields):
+        fields = dict(fields, nonce=self.page_nonce(path))
+        data = urllib.parse.urlencode(fields).encode()
+        return self.call("POST", path, data, {"Content-Type": "application/x-www-form-urlencoded"})
+
+    def login(self, name, password):
+        status, _, _ = self.form("/login", {"name": name, "password": password})
+        assert status in (301, 302, 303), f"login as {name} answered {status}"
+        self.nonce = self.page_nonce("/admin/pages")
+
+    def api(self, method, path, body=None):
+        headers = {"Content-Type": "application/json", "Accept": "application/json", "CSRF-Token": self.nonce}
+        data = json.dumps(body).encode() if body is not None else None
+        status, _, raw = self.call(method, path, data, headers)
+        return status, json.loads(raw or b"{}")
+
+    def upload(self, filename, content):
+        boundary = uuid.uuid4().hex
+        parts = [
+            f'--{boundary}\r\nContent-Disposition: form-data; name="nonce"\r\n\r\n{self.nonce}\r\n'.encode(),
+            f'--{boundary}\r\nContent-Disposition: form-data; name="type"\r\n\r\npage\r\n'.encode(),
+            (f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{filename}"\r\n'
+             "Content-Type: application/octet-stream\r\n\r\n").encode() + content + b"\r\n",
+            f"--{boundary}--\r\n".encode(),
+        ]
+        status, _, raw = self.call("POST", "/api/v1/files", b"".join(parts),
+                                   {"Content-Type": f"multipart/form-data; boundary={boundary}"})
+        return status, json.loads(raw or b"{}")
+
+
+def admin(settings):
+    browser = Browser(settings["url"])
+    browser.login(settings["admin_name"], settings["admin_password"])
+    return browser
+
+
+def write(settings):
+    browser = admin(settings)
+    marker = uuid.uuid4().hex
+    status, answer = browser.api("POST", "/api/v1/pages", {
+        "title": f"persist {marker}", "route": f"persist-{marker}", "content": f"row {marker}",
+        "format": "markdown", "draft": False})
+    assert status == 200 and answer.get("success"), (status, answer)
+    content = f"file {marker}\n".encode()
+    status, uploaded = browser.upload(f"{marker}.txt", content)
+    assert status == 200 and uploaded.get("success"), (status, uploaded)
+    remembered = {"page_id": answer["data"]["id"], "page_content": f"row {marker}",
+                  "file_location": uploaded["data"][0]["location"], "file_content": content.decode()}
+    with open(REMEMBERED, "w", encoding="utf-8") as stream:
+        json.dump(remembered, stream)
+    return remembered
+
+
+def check(settings):
+    with open(REMEMBERED, encoding="utf-8") as stream:
+        remembered = json.load(stream)
+    browser = admin(settings)
+    status, answer = browser.api("GET", f"/api/v1/pages/{remembered['page_id']}")
+    page_content = (answer.get("data") or {}).get("content")
+    file_status, _, file_body = browser.call("GET", "/files/" + remembered["file_location"])
+    return {"page_status": status, "page_ok": page_content == remembered["page_content"],
+            "file_status": file_status, "file_ok": file_body.decode("utf-8", "replace") == remembered["file_content"]}
+
+
+def events(settings):
+    browser = admin(settings)
+    started = time.monotonic()
+    req = urllib.request.Request(browser.base + "/events", headers={"Accept": "text/event-stream"})
+    with browser.opener.open(req, timeout=10) as response:
+        line = response.readline()
+        while line in (b"\r\n", b"\n"):
+            line = response.readline()
+        return {"seconds": time.monotonic() - started, "first_line": line.decode("utf-8", "replace").strip(),
+                "content_type": response.headers.get("Content-Type")}
+
+
+def generate(settings):
+    # An admin makes a challenge of the plugin's type, as organisers do...
+    status, made = admin(settings).api("POST", "/api/v1/challenges", {
+        "name": "chat " + uuid.uuid4().hex[:8], "category": "test", "description": "say hello",
+        "value": 100, "state": "visible", "type": "llm_verification",
+        "preprompt": "You are a test.", "chat_limit": 5})
+    assert status == 200 and made.get("success"), (status, made)
+    # ...and a new participant chats in it through the plugin's POST /generate.
+    browser = Browser(settings["url"])
+    name = "player-" + uuid.uuid4().hex[:8]
+    status, _, _ = browser.form("/register", {"name": name, "email": f"{name}@example.org", "password": uuid.uuid4().hex})
+    assert status in (301, 302, 303), f"register answered {status}"
+    data = json.dumps({"challenge_id": made["data"]["id"], "prompt": f"hello from {name}"}).encode()
+    status, _, raw = browser.call("POST", "/generate", data, {"Content-Type": "application/json"}, timeout=60)
+    return {"status": status, "body": raw.decode("utf-8", "replace")[:500]}
+
+
+def request(settings):
+    status, _, raw = Browser(settings["url"]).call("GET", "/_standin/request")
+    return {"status": status, "seen": json.loads(raw or b"{}")}
+
+
+def main():
+    with open(SETTINGS, encoding="utf-8") as stream:
+        settings = json.load(stream)
+    command = {"write": write, "check": check, "events": events, "generate": generate, "request": request}[sys.argv[1]]
+    print(json.dumps(command(settings)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,217 @@
+"""The monolith, deployed by site.yml into one test host, seen from outside.
+
+Tests run in file order: the output scan first (nothing else has run yet),
+the restarts last.
+"""
+
+import json
+import os
+import pathlib
+import re
+import subprocess
+import urllib.request
+import uuid
+
+import yaml
+from grt_testinfra import docker_json, run_ok, wait_until
+
+testinfra_hosts = ["ansible://grt-molecule-monolith"]
+
+SCENARIO = pathlib.Path(__file__).resolve().parents[1]
+EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
+HOST_CONTAINER = "grt-molecule-monolith"
+CTFD = "grt-ctfd"
+
+
+# Not ANSIBLE_LOG_PATH: ansible-vault would write the plaintext into the log the first test scans.
+VAULT_ENV = {k: v for k, v in os.environ.items() if k != "ANSIBLE_LOG_PATH"}
+VAULT_ENV["ANSIBLE_VAULT_PASSWORD_FILE"] = "/var/tmp/grt-test/vault-pass"
+
+
+def vault_view(relative):
+    out = subprocess.run(["ansible-vault", "view", str(SCENARIO / "group_vars" / relative)],
+                         check=True, capture_output=True, text=True,
+                         env=VAULT_ENV).stdout
+    return yaml.safe_load(out)
+
+
+SECRETS = vault_view("all/secrets.yml")
+KEYS = vault_view("router/keys.yml")
+FIXTURES = yaml.safe_load((SCENARIO / "group_vars" / "all" / "fixtures.yml").read_text())
+VENDOR_KEY = KEYS["grt_openai_api_token"]
+
+
+def client(host, command):
+    return json.loads(run_ok(host, f"python3 /root/grt_test_client.py {command}"))
+
+
+def containers(host):
+    ids = run_ok(host, "docker ps -aq").split()
+    return docker_json(host, "docker inspect " + " ".join(ids))
+
+
+def all_healthy(host):
+    found = containers(host)
+    return len(found) >= 6 and all(
+        c["State"]["Running"] and c["State"].get("Health", {}).get("Status") == "healthy" for c in found)
+
+
+def vendor_calls():
+    with urllib.request.urlopen(FIXTURES["grt_test_vendor_url"] + "/_calls", timeout=10) as response:
+        return json.loads(response.read())
+
+
+def generated_secrets(host):
+    return json.loads(run_ok(host, "cat /opt/grt/ctfd/generated-secrets.json"))
+
+
+def test_no_secret_in_any_playbook_output(host):
+    log = (EPHEMERAL / "ansible.log").read_text()
+    assert "converge" in log.lower() or "PLAY RECAP" in log
+    secrets = {"vendor key": VENDOR_KEY, "router token": SECRETS["grt_router_token"],
+               "admin password": SECRETS["grt_ctfd_admin_password"]}
+    secrets.update({f"generated {k}": v for k, v in generated_secrets(host).items()})
+    leaked = [name for name, value in secrets.items() if value and value in log]
+    assert not leaked, f"secrets in the Ansible output: {leaked}"
+
+
+def test_every_container_runs_healthy_with_a_restart_policy(host):
+    found = containers(host)
+    names = sorted(c["Name"].lstrip("/") for c in found)
+    assert {CTFD, "grt-ctfd-db", "grt-ctfd-cache"} <= set(names), names
+    assert len(found) >= 6, f"expected CTFd, DB, cache, router, router Redis, front proxy: {names}"
+    for c in found:
+        name = c["Name"].lstrip("/")
+        assert c["State"]["Running"], name
+        assert c["State"].get("Health", {}).get("Status") == "healthy", f"{name}: {c['State'].get('Health')}"
+        assert c["HostConfig"]["RestartPolicy"]["Name"] in ("unless-stopped", "always"), name
+
+
+def test_only_the_front_proxy_listens_on_the_host(host):
+    published = {}
+    for c in containers(host):
+        ports = {p for p, bindings in (c["HostConfig"]["PortBindings"] or {}).items() if bindings}
+        if ports:
+            published[c["Name"].lstrip("/")] = ports
+    assert len(published) == 1, published
+    (proxy_ports,) = published.values()
+    assert proxy_ports == {"80/tcp", "443/tcp"}, published
+    listening = {int(m) for m in re.findall(r":(\d+)\s", run_ok(host, "ss -Hltn"))}
+    for port in (3306, 6379, 8000):
+        assert port not in listening, f"port {port} listens on the test host: {sorted(listening)}"
+
+
+def test_https_serves_ctfd_with_the_theme_index_page(host):
+    page = run_ok(host, "curl -ksS https://127.0.0.1/")
+    # The index page comes from the theme repository's pages/index.html (set by ctfd_setup).
+    assert "csrfNonce" in page
+    index_html = subprocess.run(
+        ["git", "-C", FIXTURES["ctfd_image_theme_repo"].removeprefix("file://"), "show",
+         f"{FIXTURES['ctfd_image_theme_version']}:pages/index.html"],
+        check=True, capture_output=True, text=True).stdout
+    visible = max(re.findall(r">([^<>]{12,})<", index_html), key=len).strip()
+    assert visible in page, f"{visible!r} from pages/index.html is not on the index page"
+
+
+def test_http_redirects_to_https(host):
+    out = run_ok(host, "curl -sS -o /dev/null -w '%{http_code} %{redirect_url}' http://127.0.0.1/challenges?x=1")
+    code, location = out.split(" ", 1)
+    assert code in ("301", "308"), out
+    assert location == "https://127.0.0.1/challenges?x=1", out
+
+
+def test_proxy_passes_forwarded_headers(host):
+    seen = client(host, "request")
+    assert seen["status"] == 200, seen
+    assert seen["seen"]["scheme"] == "https", seen
+    assert seen["seen"]["host"].split(":")[0] == "127.0.0.1", seen
+    assert seen["seen"]["remote_addr"] == "127.0.0.1" or seen["seen"]["remote_addr"].startswith("172."), seen
+
+
+def test_theme_static_assets_come_from_nginx_compressed_and_cached(host):
+    listing = run_ok(host, "cd /opt/grt/ctfd/static && find themes -name '*.js' | head -1").strip()
+    assert listing, "no theme JavaScript published under /opt/grt/ctfd/static"
+    headers = run_ok(host, f"curl -ksS -D - -o /dev/null -H 'Accept-Encoding: gzip' https://127.0.0.1/{listing}")
+    assert re.search(r"^HTTP/\S+ 200", headers, re.M), headers
+    assert re.search(r"^content-encoding: gzip", headers, re.M | re.I), headers
+    assert re.search(r"^cache-control: .*max-age=\d{6,}", headers, re.M | re.I), headers
+    body = run_ok(host, f"curl -ksS --compressed https://127.0.0.1/{listing} | sha256sum").split()[0]
+    on_disk = run_ok(host, f"sha256sum /opt/grt/ctfd/static/{listing}").split()[0]
+    assert body == on_disk
+
+
+def test_events_first_ping_within_one_second_through_the_proxy(host):
+    first = client(host, "events")
+    assert first["content_type"].startswith("text/event-stream"), first
+    assert first["first_line"], first
+    assert first["seconds"] < 1.0, first
+
+
+def test_chat_from_ctfd_reaches_the_vendor_with_the_vaulted_key_once_per_uuid(host):
+    marker = uuid.uuid4().hex
+    request_uuid = str(uuid.uuid4())
+    script = (
+        "import json,os,urllib.request;"
+        "req=urllib.request.Request(os.environ['LLMV_ROUTER_URL']+'/chat/generate',"
+        f"data=json.dumps({{'uuid':'{request_uuid}','model':'grt-test-gpt','prompt':'chat {marker}','history':[]}}).encode(),"
+        "headers={'Content-Type':'application/json','Authorization':'Bearer '+os.environ['LLMV_ROUTER_TOKEN']});"
+        "print(urllib.request.urlopen(req,timeout=30).read().decode())"
+    )
+    answers = [json.loads(run_ok(host, f"docker exec {CTFD} python -c \"{script}\"")) for _ in range(2)]
+    assert answers[0] == answers[1] and answers[0]["uuid"] == request_uuid, answers
+    calls = [c for c in vendor_calls() if marker in json.dumps(c.get("body"))]
+    assert len(calls) == 1, f"the vendor saw {len(calls)} calls for one uuid"
+    assert calls[0]["authorization"] == f"Bearer {VENDOR_KEY}"
+
+
+def test_participant_can_generate_with_the_default_fix(host):
+    answer = client(host, "generate")
+    assert answer["status"] == 200, answer
+    assert json.loads(answer["body"])["success"] is True, answer
+
+
+def test_vendor_key_only_in_the_router(host):
+    for c in containers(host):
+        name = c["Name"].lstrip("/")
+        env = "\n".join(c["Config"]["Env"] or [])
+        if VENDOR_KEY in env:
+            assert "router" in name and "redis" not in name, f"vendor key in {name}'s environment"
+        else:
+            assert VENDOR_KEY not in json.dumps(c), f"vendor key in docker inspect of {name}"
+    holders = [c["Name"] for c in containers(host) if VENDOR_KEY in "\n".join(c["Config"]["Env"] or [])]
+    assert len(holders) == 1, holders
+
+
+def test_no_secret_in_a_file_wider_than_0600(host):
+    secrets = [VENDOR_KEY, SECRETS["grt_router_token"], SECRETS["grt_ctfd_admin_password"]]
+    paths = "/etc /opt /root /home /tmp /var/tmp /var/log /var/lib/docker/containers /var/lib/docker/volumes"
+    offenders = []
+    for secret in secrets:
+        found = host.run(f"grep -rlsF --binary-files=without-match -e '{secret}' {paths}").stdout.split()
+        for path in found:
+            mode = int(run_ok(host, f"stat -c %a '{path}'").strip(), 8)
+            if mode & 0o077:
+                offenders.append(f"{path} ({oct(mode)})")
+    assert not offenders, offenders
+    assert int(run_ok(host, "stat -c %a /opt/grt/ctfd/ctfd.env").strip(), 8) == 0o600
+
+
+def test_data_survived_the_reconverge(host):
+    state = client(host, "check")
+    assert state == {"page_status": 200, "page_ok": True, "file_status": 200, "file_ok": True}, state
+
+
+def test_data_survives_restarting_every_container(host):
+    run_ok(host, "docker restart $(docker ps -q)")
+    wait_until(lambda: all_healthy(host), timeout=300, interval=5, what="every container healthy again")
+    state = client(host, "check")
+    assert state == {"page_status": 200, "page_ok": True, "file_status": 200, "file_ok": True}, state
+
+
+def test_data_survives_restarting_the_host(host):
+    subprocess.run(["docker", "restart", HOST_CONTAINER], check=True, capture_output=True)
+    wait_until(lambda: host.run("docker info >/dev/null 2>&1").rc == 0, timeout=180, interval=3,
+               what="the engine back after the host restart")
+    wait_until(lambda: all_healthy(host), timeout=420, interval=5, what="every container healthy after the host restart")
+    state = client(host, "check")
+    assert state == {"page_status": 200, "page_ok": True, "file_status": 200, "file_ok": True}, state
