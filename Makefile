@@ -9,7 +9,7 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 # Molecule scenarios `make test` runs, in order.
-SCENARIOS ?= docker_host docker_host_preflight docker_host_repository monolith
+SCENARIOS ?= docker_host docker_host_preflight docker_host_repository llm_router_build monolith
 
 .PHONY: help deps vault lint docs test-env test-unit test molecule-% demo demo-clean test-env-clean clean
 

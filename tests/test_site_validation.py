@@ -79,3 +79,31 @@ def test_mirror_without_scheme_is_refused_by_preflight(tmp_path):
     assert result.returncode != 0
     assert "docker_host_registry_mirrors takes URLs" in output
     assert FIRST_TIER_PLAY not in output
+
+
+def test_a_refused_argument_never_prints_the_vaulted_secrets(tmp_path):
+    """A failed argument check prints the role's specs with their defaults templated:
+    the secrets' options default to '' and fall back to the vault only inside the roles."""
+    secrets = {"grt_router_token": "router-token-must-not-show-" + "x" * 8,
+               "grt_ctfd_admin_password": "admin-password-must-not-show",
+               "grt_openai_api_token": "sk-vendor-key-must-not-show"}
+    playbook = tmp_path / "refuse.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "Each role refuses a bad option", "hosts": "all", "gather_facts": False,
+        "tasks": [{"name": f"Refuse {role}",
+                   "block": [{"name": f"Preflight of {role}", "vars": {option: "not-a-number"},
+                              "ansible.builtin.include_role": {"name": role, "tasks_from": "preflight"}}],
+                   "rescue": [{"name": "Next role", "ansible.builtin.debug": {"msg": "refused"}}]}
+                  for role, option in (("ctfd", "ctfd_workers"), ("ctfd_setup", "ctfd_setup_manage_index_page"),
+                                       ("llm_router", "llm_router_mock_models"))]}]))
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, **secrets}
+    inventory_path = tmp_path / "hosts.yml"
+    inventory_path.write_text(yaml.safe_dump({"all": {"hosts": {"grt-test-controller": host}}}))
+    bin_dir = pathlib.Path(sys.executable).parent
+    result = subprocess.run([str(bin_dir / "ansible-playbook"), str(playbook), "-i", str(inventory_path), "-v"],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_ROLES_PATH=str(ROOT / "roles")))
+    output = result.stdout + result.stderr
+    assert output.count("argument_errors:") == 3, output
+    for name, value in secrets.items():
+        assert value not in output, f"{name} printed by a failed argument check"

@@ -30,6 +30,8 @@ import urllib.request
 import uuid
 
 import pytest
+from dockercli import docker, is_running, logs
+from dockercli import wait_until as _wait_until
 
 MARIADB_IMAGE = os.environ.get("GRT_OFFLINE_MARIADB_IMAGE", "grt-test/offline/mariadb")
 REDIS_IMAGE = os.environ.get("GRT_OFFLINE_REDIS_IMAGE", "grt-test/offline/redis")
@@ -54,50 +56,13 @@ MARIADB_HEALTHCHECK = ["healthcheck.sh", "--connect", "--innodb_initialized"]
 # helpers
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120,
-           input: str | None = None) -> subprocess.CompletedProcess:
-    """Run the docker CLI; on check failure, show the command and its output."""
-    cmd = ["docker", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, input=input)
-    if check and proc.returncode != 0:
-        pytest.fail(
-            f"command failed (rc={proc.returncode}): {' '.join(cmd)}\n"
-            f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
-        )
-    return proc
+def wait_until(predicate, what: str, container: str | None = None,
+               timeout: float = READY_TIMEOUT, interval: float = 0.3):
+    return _wait_until(predicate, what, container, timeout, interval)
 
 
 def unique(purpose: str) -> str:
     return f"grt-offline-{RUN_ID}-{purpose}"
-
-
-def is_running(container: str) -> bool:
-    proc = docker("inspect", "-f", "{{.State.Running}}", container, check=False)
-    return proc.stdout.strip() == "true"
-
-
-def logs(container: str) -> str:
-    proc = docker("logs", container, check=False)
-    return proc.stdout + proc.stderr
-
-
-def wait_until(predicate, what: str, container: str | None = None,
-               timeout: float = READY_TIMEOUT, interval: float = 0.3):
-    """Poll predicate() until it returns a truthy value, at most `timeout` s.
-
-    With `container`, give up early (and show its logs) once it stops running.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if container is not None and not is_running(container):
-            pytest.fail(f"{what}: container {container} stopped\n{logs(container)[-4000:]}")
-        if time.monotonic() > deadline:
-            extra = f"\n{logs(container)[-4000:]}" if container else ""
-            pytest.fail(f"timed out after {timeout}s waiting for {what}{extra}")
-        time.sleep(interval)
 
 
 class DockerResources:

@@ -39,6 +39,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from dockercli import docker, is_running, logs
+from dockercli import wait_until as _wait_until
 
 CTFD_IMAGE = os.environ.get("GRT_OFFLINE_CTFD_IMAGE", "grt-test/offline/ctfd")
 ROUTER_IMAGE = os.environ.get("GRT_OFFLINE_LLM_ROUTER_IMAGE", "grt-test/offline/llm-router")
@@ -66,41 +68,13 @@ DEFECT_LINE = "        if generation.account_id != get_current_user().id or not 
 # helpers
 
 
-def docker(*args: str, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
-    cmd = ["docker", *args]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if check and proc.returncode != 0:
-        pytest.fail(f"command failed (rc={proc.returncode}): {' '.join(cmd)}\n"
-                    f"stdout:\n{proc.stdout}\nstderr:\n{proc.stderr}")
-    return proc
+def wait_until(predicate, what: str, container: str | None = None,
+               timeout: float = READY_TIMEOUT, interval: float = 0.3):
+    return _wait_until(predicate, what, container, timeout, interval)
 
 
 def unique(purpose: str) -> str:
     return f"grt-standins-{RUN_ID}-{purpose}"
-
-
-def logs(container: str) -> str:
-    proc = docker("logs", container, check=False)
-    return proc.stdout + proc.stderr
-
-
-def is_running(container: str) -> bool:
-    return docker("inspect", "-f", "{{.State.Running}}", container, check=False).stdout.strip() == "true"
-
-
-def wait_until(predicate, what: str, container: str | None = None, timeout: float = READY_TIMEOUT,
-               interval: float = 0.3):
-    deadline = time.monotonic() + timeout
-    while True:
-        result = predicate()
-        if result:
-            return result
-        if container is not None and not is_running(container):
-            pytest.fail(f"{what}: container {container} stopped\n{logs(container)[-4000:]}")
-        if time.monotonic() > deadline:
-            extra = f"\n{logs(container)[-4000:]}" if container else ""
-            pytest.fail(f"timed out after {timeout}s waiting for {what}{extra}")
-        time.sleep(interval)
 
 
 def host_port(container: str, port: int) -> int:

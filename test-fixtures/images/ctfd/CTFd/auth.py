@@ -9,7 +9,7 @@ from CTFd.utils import get_config
 from CTFd.utils.decorators import ratelimit
 from CTFd.utils.security import hash_password, login_user, logout_user, verify_password
 from CTFd.utils.user import authed
-from CTFd.views import validate_email
+from CTFd.views import account_errors, validate_email
 
 auth = Blueprint("auth", __name__)
 
@@ -92,21 +92,7 @@ def register():
     name = request.form.get("name", "").strip()
     email = request.form.get("email", "").strip().lower()
     password = request.form.get("password", "").strip()
-    errors = []
-    if not validate_email(email):
-        errors.append("Please enter a valid email address")
-    if db.fetchone("SELECT id FROM users WHERE name=%s", (name,)):
-        errors.append("That user name is already taken")
-    if validate_email(name):
-        errors.append("Your user name cannot be an email address")
-    if db.fetchone("SELECT id FROM users WHERE email=%s", (email,)):
-        errors.append("That email has already been used")
-    if len(password) == 0:
-        errors.append("Pick a longer password")
-    if len(password) > 128:
-        errors.append("Pick a shorter password")
-    if len(name) == 0:
-        errors.append("Pick a longer user name")
+    errors = account_errors(name, email, password)
     if errors:
         return render_template("register.html", errors=errors, name=name, email=email)
     uid = db.execute("INSERT INTO users (type, name, email, password) VALUES ('user', %s, %s, %s)",

@@ -40,6 +40,26 @@ def validate_email(email):
     return bool(re.match(EMAIL_REGEX, email))
 
 
+def account_errors(name, email, password):
+    """CTFd's checks of a new account, in its order and words (setup form and registration alike)."""
+    errors = []
+    if not validate_email(email):
+        errors.append("Please enter a valid email address")
+    if db.fetchone("SELECT id FROM users WHERE name=%s", (name,)):
+        errors.append("That user name is already taken")
+    if validate_email(name):
+        errors.append("Your user name cannot be an email address")
+    if db.fetchone("SELECT id FROM users WHERE email=%s", (email,)):
+        errors.append("That email has already been used")
+    if len(password) == 0:
+        errors.append("Pick a longer password")
+    if len(password) > 128:
+        errors.append("Pick a shorter password")
+    if len(name) == 0:
+        errors.append("Pick a longer user name")
+    return errors
+
+
 def _iso(value):
     try:
         return datetime.datetime.utcfromtimestamp(int(value)).isoformat() + "Z"
@@ -147,21 +167,7 @@ def setup():
     name = form["name"]
     email = form["email"]
     password = form["password"]
-    errors = []
-    if not validate_email(email):
-        errors.append("Please enter a valid email address")
-    if db.fetchone("SELECT id FROM users WHERE name=%s", (name,)):
-        errors.append("That user name is already taken")
-    if validate_email(name):
-        errors.append("Your user name cannot be an email address")
-    if db.fetchone("SELECT id FROM users WHERE email=%s", (email,)):
-        errors.append("That email has already been used")
-    if len(password) == 0:
-        errors.append("Pick a longer password")
-    if len(password) > 128:
-        errors.append("Pick a shorter password")
-    if len(name) == 0:
-        errors.append("Pick a longer user name")
+    errors = account_errors(name, email, password)
     if errors:
         return _setup_page(errors=errors, name=name, email=email, password=password)
 
