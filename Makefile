@@ -9,9 +9,9 @@ VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 # Molecule scenarios `make test` runs, in order.
-SCENARIOS ?= docker_host docker_host_preflight docker_host_repository llm_router_build monolith
+SCENARIOS ?= docker_host docker_host_preflight docker_host_repository llm_router_build monolith split
 
-.PHONY: help deps vault lint docs test-env test-unit test molecule-% demo demo-clean test-env-clean clean
+.PHONY: help deps vault lint docs test-env test-unit test molecule-% bench demo demo-clean test-env-clean clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -48,6 +48,10 @@ test: lint test-env test-unit ## Everything CI runs: lint, fixture tests, every 
 
 molecule-%: test-env ## One Molecule scenario, e.g. make molecule-docker_host
 	molecule test -s $*
+
+bench: test-env ## Benchmark the split layout's proxy pair (not in `make test`); results in bench/results/
+	pip install --quiet -r requirements-bench.txt
+	tools/bench-split.sh $(BENCH_ARGS)
 
 vault: deps ## Create the vaulted secrets and .vault-pass if absent (never overwrites)
 	tools/vault-init.sh

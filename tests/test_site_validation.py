@@ -107,3 +107,29 @@ def test_a_refused_argument_never_prints_the_vaulted_secrets(tmp_path):
     assert output.count("argument_errors:") == 3, output
     for name, value in secrets.items():
         assert value not in output, f"{name} printed by a failed argument check"
+
+
+def test_split_layout_with_the_venue_host_in_the_router_group_is_refused(tmp_path):
+    # A venue ("local") host that is also a router host would read the vendor keys.
+    layout = inventory(groups=("ctfd", "router", "local", "remote"))
+    result = run_site(tmp_path, layout)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "The split layout needs CTFd hosts in 'local'" in output
+    assert "Gathering Facts" not in output
+    assert FIRST_TIER_PLAY not in output
+
+
+def test_split_layout_without_the_link_ca_passphrase_gets_the_make_vault_hint(tmp_path):
+    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
+            "grt_router_token": "t" * 32, "grt_ctfd_admin_password": "p" * 16,
+            "grt_openai_api_token": "", "grt_huggingface_api_token": ""}
+    layout = {"all": {"children": {"docker_hosts": {"children": {
+        "ctfd": {"children": {"local": {"hosts": {"grt-test-venue": host}}}},
+        "router": {"children": {"remote": {"hosts": {"grt-test-cloud": host}}}}}}}}}
+    result = run_site(tmp_path, layout)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "grt_link_ca_passphrase is not defined" in output
+    assert "run `make vault`" in output
+    assert FIRST_TIER_PLAY not in output

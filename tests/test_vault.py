@@ -31,9 +31,10 @@ def test_vault_init_creates_encrypted_files_with_generated_secrets(tmp_path):
     result = run("tools/vault-init.sh", "--dir", str(tmp_path / "gv"), "--password-file", str(password),
                  env={"GRT_OPENAI_API_TOKEN": "sk-it's-a-test"})
     assert result.returncode == 0, result.stderr
-    for path in (password, tmp_path / "gv/all/secrets.yml", tmp_path / "gv/router/keys.yml"):
+    vaulted = [tmp_path / "gv" / name for name in ("all/secrets.yml", "router/keys.yml", "all/link_ca.yml")]
+    for path in [password, *vaulted]:
         assert stat.S_IMODE(path.stat().st_mode) == 0o600, path
-    for path in (tmp_path / "gv/all/secrets.yml", tmp_path / "gv/router/keys.yml"):
+    for path in vaulted:
         assert path.read_text().startswith("$ANSIBLE_VAULT;1.1;AES256"), path
         assert "sk-it" not in path.read_text()
     secrets = view(tmp_path / "gv/all/secrets.yml", password)
@@ -41,6 +42,21 @@ def test_vault_init_creates_encrypted_files_with_generated_secrets(tmp_path):
     assert len(secrets["grt_router_token"]) >= 32
     assert len(secrets["grt_ctfd_admin_password"]) >= 16
     assert keys == {"grt_openai_api_token": "sk-it's-a-test", "grt_huggingface_api_token": ""}
+    assert len(view(tmp_path / "gv/all/link_ca.yml", password)["grt_link_ca_passphrase"]) >= 32
+
+
+def test_vault_init_adds_a_file_new_in_this_version_and_keeps_the_others(tmp_path):
+    # A vault made before the split layout existed has no link_ca.yml: a second
+    # `make vault` adds it and leaves the existing secrets alone.
+    args = ("tools/vault-init.sh", "--dir", str(tmp_path / "gv"), "--password-file", str(tmp_path / "pass"))
+    assert run(*args).returncode == 0
+    (tmp_path / "gv/all/link_ca.yml").unlink()
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    again = run(*args)
+    assert again.returncode == 0, again.stderr
+    assert f"created {tmp_path / 'gv/all/link_ca.yml'}" in again.stdout
+    assert {p: p.read_bytes() for p in before} == before
+    assert view(tmp_path / "gv/all/link_ca.yml", tmp_path / "pass")["grt_link_ca_passphrase"]
 
 
 def test_vault_init_never_overwrites(tmp_path):
@@ -55,7 +71,7 @@ def test_vault_init_never_overwrites(tmp_path):
 
 def test_example_files_show_every_vaulted_variable(tmp_path):
     assert run("tools/vault-init.sh", "--dir", str(tmp_path / "gv"), "--password-file", str(tmp_path / "p")).returncode == 0
-    for relative in ("all/secrets.yml", "router/keys.yml"):
+    for relative in ("all/secrets.yml", "router/keys.yml", "all/link_ca.yml"):
         example = yaml.safe_load((ROOT / "group_vars" / (relative + ".example")).read_text())
         assert set(example) == set(view(tmp_path / "gv" / relative, tmp_path / "p")), relative
 

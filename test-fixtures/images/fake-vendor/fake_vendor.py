@@ -19,6 +19,10 @@ CONFIG = {
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Buffer each response and send it in one write (flushed after each request):
+    # headers and body as two small writes on a keep-alive connection meet
+    # Nagle + delayed ACK, about 40 ms per response, which would swamp latencies.
+    wbufsize = -1
     server_version = "fake-vendor"
 
     def log_message(self, fmt, *args):
@@ -116,9 +120,16 @@ class Handler(BaseHTTPRequestHandler):
         })
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: under a burst of new connections the
+    # kernel drops SYNs and clients wait 1 s to retry. A real server (the
+    # router's tokio listener) uses 1024; so does this stand-in.
+    request_queue_size = 1024
+
+
 def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    server = ThreadingHTTPServer(("0.0.0.0", 8080), Handler)
+    server = Server(("0.0.0.0", 8080), Handler)
     server.daemon_threads = True
     print("fake-vendor: listening on 0.0.0.0:8080", flush=True)
     try:

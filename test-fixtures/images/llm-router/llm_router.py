@@ -268,6 +268,10 @@ def validate(body):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    # Buffer each response and send it in one write (flushed after each request):
+    # headers and body as two small writes on a keep-alive connection meet
+    # Nagle + delayed ACK, about 40 ms per response, which would swamp latencies.
+    wbufsize = -1
     server_version = "llm_router-standin"
     router = None
 
@@ -317,6 +321,13 @@ class Handler(BaseHTTPRequestHandler):
             self._send(200, result)
 
 
+class Server(ThreadingHTTPServer):
+    # socketserver's listen backlog is 5: under a burst of new connections the
+    # kernel drops SYNs and clients wait 1 s to retry. A real server (the
+    # router's tokio listener) uses 1024; so does this stand-in.
+    request_queue_size = 1024
+
+
 def main():
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     try:
@@ -324,7 +335,7 @@ def main():
     except OSError as err:
         print(f"Error: Failed to read directory while opening models: {err}", file=sys.stderr, flush=True)
         sys.exit(1)
-    server = ThreadingHTTPServer(("0.0.0.0", 8000), Handler)
+    server = Server(("0.0.0.0", 8000), Handler)
     server.daemon_threads = True
     log("listening on 0.0.0.0:8000")
     try:
