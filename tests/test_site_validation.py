@@ -28,13 +28,25 @@ def run_site(tmp_path, inventory, *extra):
     )
 
 
-def inventory(host_vars=None, groups=("ctfd", "router")):
+def controller_host(host_vars=None):
     # Stand-ins for the vaulted secrets `make vault` creates, so each case reaches the check it is about.
     secrets = {"grt_router_token": "t" * 32, "grt_ctfd_admin_password": "p" * 16,
                "grt_openai_api_token": "", "grt_huggingface_api_token": ""}
-    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, **secrets, **(host_vars or {})}
-    children = {group: {"hosts": {"grt-test-controller": host}} for group in groups}
+    return {"ansible_connection": "local", "ansible_python_interpreter": sys.executable, **secrets, **(host_vars or {})}
+
+
+def inventory(host_vars=None, groups=("ctfd", "router")):
+    children = {group: {"hosts": {"grt-test-controller": controller_host(host_vars)}} for group in groups}
     return {"all": {"children": {"docker_hosts": {"children": children}}}}
+
+
+def assert_refused_before_any_host_is_touched(result, *messages):
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for message in messages:
+        assert message in output
+    assert "Gathering Facts" not in output
+    assert FIRST_TIER_PLAY not in output
 
 
 @pytest.mark.parametrize("inventory_file", ["inventories/monolith/hosts.yml", "inventories/split/hosts.yml"])
@@ -49,11 +61,7 @@ def test_shipped_inventories_parse_and_site_passes_syntax_check(inventory_file):
 
 def test_missing_group_is_refused_before_any_host_is_touched(tmp_path):
     result = run_site(tmp_path, inventory(groups=("ctfd",)))
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "Inventory group 'router' is empty or missing" in output
-    assert "Gathering Facts" not in output
-    assert FIRST_TIER_PLAY not in output
+    assert_refused_before_any_host_is_touched(result, "Inventory group 'router' is empty or missing")
 
 
 def test_wrong_type_is_refused_by_the_argument_spec_before_any_tier(tmp_path):
@@ -111,25 +119,13 @@ def test_a_refused_argument_never_prints_the_vaulted_secrets(tmp_path):
 
 def test_split_layout_with_the_venue_host_in_the_router_group_is_refused(tmp_path):
     # A venue ("local") host that is also a router host would read the vendor keys.
-    layout = inventory(groups=("ctfd", "router", "local", "remote"))
-    result = run_site(tmp_path, layout)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "The split layout needs CTFd hosts in 'local'" in output
-    assert "Gathering Facts" not in output
-    assert FIRST_TIER_PLAY not in output
+    result = run_site(tmp_path, inventory(groups=("ctfd", "router", "local", "remote")))
+    assert_refused_before_any_host_is_touched(result, "The split layout needs CTFd hosts in 'local'")
 
 
 def test_split_layout_without_the_link_ca_passphrase_gets_the_make_vault_hint(tmp_path):
-    host = {"ansible_connection": "local", "ansible_python_interpreter": sys.executable,
-            "grt_router_token": "t" * 32, "grt_ctfd_admin_password": "p" * 16,
-            "grt_openai_api_token": "", "grt_huggingface_api_token": ""}
     layout = {"all": {"children": {"docker_hosts": {"children": {
-        "ctfd": {"children": {"local": {"hosts": {"grt-test-venue": host}}}},
-        "router": {"children": {"remote": {"hosts": {"grt-test-cloud": host}}}}}}}}}
+        "ctfd": {"children": {"local": {"hosts": {"grt-test-venue": controller_host()}}}},
+        "router": {"children": {"remote": {"hosts": {"grt-test-cloud": controller_host()}}}}}}}}}
     result = run_site(tmp_path, layout)
-    output = result.stdout + result.stderr
-    assert result.returncode != 0
-    assert "grt_link_ca_passphrase is not defined" in output
-    assert "run `make vault`" in output
-    assert FIRST_TIER_PLAY not in output
+    assert_refused_before_any_host_is_touched(result, "grt_link_ca_passphrase is not defined", "run `make vault`")
