@@ -24,7 +24,9 @@ def load_yaml(path):
 
 
 def roles(root):
-    return sorted(p for p in (root / "roles").iterdir() if (p / "tasks").is_dir())
+    # Roles with tasks, and defaults-only roles such as grt_common (they have specs).
+    return sorted(p for p in (root / "roles").iterdir()
+                  if (p / "tasks").is_dir() or (p / "meta" / "argument_specs.yml").is_file())
 
 
 def role_problems(role):

@@ -7,6 +7,7 @@ import copy
 import json
 import os
 import pathlib
+import re
 import time
 
 import yaml
@@ -15,10 +16,24 @@ PROJECT_DIR = pathlib.Path(os.environ.get("MOLECULE_PROJECT_DIRECTORY", pathlib.
 MANIFEST = PROJECT_DIR / "test-fixtures" / "images" / "manifest"
 
 
+def _defaults_file(role):
+    return yaml.safe_load((PROJECT_DIR / "roles" / role / "defaults" / "main.yml").read_text()) or {}
+
+
 def role_defaults(role):
-    """The role's defaults/main.yml as a dict."""
-    path = PROJECT_DIR / "roles" / role / "defaults" / "main.yml"
-    return yaml.safe_load(path.read_text()) or {}
+    """The role's defaults/main.yml as a dict, with the shared names they default to (grt_common's
+    defaults, `{{ grt_common_* }}`) filled in, as Ansible would."""
+    common = _defaults_file("grt_common")
+
+    def resolve(value):
+        if not isinstance(value, str):
+            return value
+        whole = re.fullmatch(r"\{\{ (grt_common_\w+) \}\}", value)
+        if whole:
+            return common[whole.group(1)]
+        return re.sub(r"\{\{ (grt_common_\w+) \}\}", lambda m: str(common[m.group(1)]), value)
+
+    return {key: resolve(value) for key, value in _defaults_file(role).items()}
 
 
 def role_vars(host, role):
@@ -74,3 +89,15 @@ def wait_until(predicate, timeout=60, interval=1, what="condition"):
             return last
         time.sleep(interval)
     raise AssertionError(f"{what} not reached within {timeout} s (last: {last!r})")
+
+
+def assert_static_from_nginx(host, path):
+    """The static file at URL path /<path> comes from the front proxy's nginx (published under
+    /opt/grt/ctfd/static): 200, gzipped, with a long Cache-Control, and the same bytes as on disk."""
+    headers = run_ok(host, f"curl -ksS -D - -o /dev/null -H 'Accept-Encoding: gzip' https://127.0.0.1/{path}")
+    assert re.search(r"^HTTP/\S+ 200", headers, re.M), headers
+    assert re.search(r"^content-encoding: gzip", headers, re.M | re.I), headers
+    assert re.search(r"^cache-control: .*max-age=\d{6,}", headers, re.M | re.I), headers
+    body = run_ok(host, f"curl -ksS --compressed https://127.0.0.1/{path} | sha256sum").split()[0]
+    on_disk = run_ok(host, f"sha256sum /opt/grt/ctfd/static/{path}").split()[0]
+    assert body == on_disk

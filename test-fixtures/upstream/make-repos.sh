@@ -397,7 +397,8 @@ make_aiv_ctfd_theme() {
 Stand-in for aivillage/aiv_ctfd_theme: the `aiv-beta` theme folder (copied to
 `CTFd/themes/aiv-beta`, activated by the config `ctf_theme=aiv-beta`) with
 built assets under `aiv-beta/static/`, and `pages/index.html`, the CTF's
-index page content (stored in CTFd's database, not in the theme).
+index page content (stored in CTFd's database, not in the theme). `grt-event/`
+is the same theme under another name.
 EOF
 
   cat >"$d/aiv-beta/templates/base.html" <<'EOF'
@@ -492,6 +493,10 @@ EOF
   </div>
 </div>
 EOF
+  # A second theme folder under another name, as a repository holding several
+  # themes has: the split scenario builds the image with it
+  # (ctfd_image_theme_name), to show that what nginx serves follows the name.
+  cp -a "$d/aiv-beta" "$d/grt-event"
   commit "$d" "aiv-beta theme fixture" "2024-01-01T12:00:00Z"
   newer_commit "$d"
   echo "$d"

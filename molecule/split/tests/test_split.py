@@ -20,6 +20,7 @@ import time
 import uuid
 
 import pytest
+import yaml
 from grt_split import (
     LOCAL,
     PROJECT_DIR,
@@ -46,7 +47,7 @@ from grt_split import (
     tls_context,
     vault_view,
 )
-from grt_testinfra import role_defaults
+from grt_testinfra import assert_static_from_nginx, role_defaults, run_ok
 
 testinfra_hosts = ["ansible://grt-molecule-local"]
 
@@ -297,6 +298,15 @@ def test_local_proxy_has_no_host_port_and_is_llm_router_on_the_router_network(sp
     assert not others, others
     listening = {int(m) for m in re.findall(r":(\d+)\s", on_host(LOCAL, "ss", "-Hltn").stdout)}
     assert 8000 not in listening and 8443 not in listening, sorted(listening)
+
+
+def test_a_renamed_theme_is_served_by_nginx_compressed_and_cached(host):
+    # group_vars/ctfd/harness.yml renames the theme; the front proxy's static prefixes follow it.
+    theme = yaml.safe_load((SCENARIO_DIR / "group_vars" / "ctfd" / "harness.yml").read_text())["ctfd_image_theme_name"]
+    assert theme != role_defaults("grt_common")["grt_common_theme_name"]
+    listing = run_ok(host, f"cd /opt/grt/ctfd/static && find themes/{theme}/static -name '*.js' | head -1").strip()
+    assert listing, f"no JavaScript of the theme {theme} published under /opt/grt/ctfd/static"
+    assert_static_from_nginx(host, listing)
 
 
 def test_remote_publishes_only_the_link_port(split):
