@@ -8,8 +8,10 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
-# Molecule scenarios `make test` runs, in order.
-SCENARIOS ?= docker_host docker_host_preflight docker_host_repository llm_router_build monolith split
+# Molecule scenarios `make test` runs, in order (quick ones first; `molecule
+# test --all` runs the same set in name order). `default` is the monolith, so
+# that a plain `molecule test` runs it.
+SCENARIOS ?= docker_host docker_host_preflight docker_host_repository llm_router_build default split
 
 .PHONY: help deps vault lint docs test-env test-unit test molecule-% bench demo demo-clean test-env-clean clean
 
@@ -18,10 +20,13 @@ help: ## List the targets
 
 deps: $(VENV)/.deps-stamp ## Create .venv with the pinned toolchain and the collections
 
-$(VENV)/.deps-stamp: requirements.txt requirements.yml
+$(VENV)/.deps-stamp: requirements.txt requirements.yml lib/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -r requirements.txt
+	# grt_split, the split scenario's client for its tests and `make bench`
+	# (editable: both import the working tree's code).
+	$(BIN)/pip install --quiet --editable lib
 	# Satisfied by the ansible bundle; fetches from Galaxy only where a range is not met.
 	$(BIN)/ansible-galaxy collection install -r requirements.yml
 	touch $@
@@ -46,12 +51,12 @@ test: lint test-env test-unit ## Everything CI runs: lint, fixture tests, every 
 	  molecule test -s $$scenario
 	done
 
-molecule-%: test-env ## One Molecule scenario, e.g. make molecule-docker_host
+molecule-%: test-env ## One Molecule scenario, e.g. make molecule-docker_host (the monolith: molecule-default)
 	molecule test -s $*
 
 bench: test-env ## Benchmark the split layout's proxy pair (not in `make test`); results in bench/results/
 	pip install --quiet -r requirements-bench.txt
-	tools/bench-split.sh $(BENCH_ARGS)
+	bench/split.sh $(BENCH_ARGS)
 
 vault: deps ## Create the vaulted secrets and .vault-pass if absent (never overwrites)
 	tools/vault-init.sh

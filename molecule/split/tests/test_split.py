@@ -3,7 +3,7 @@
 The controller running these tests is the third vantage point: on the harness
 network grt-test, outside both hosts, holding the link CA (link_pki_dir).
 Nested containers are reached with `docker exec` from the controller
-(molecule/shared/grt_split.py); secrets go to them on standard input only.
+(grt_split, in lib/); secrets go to them on standard input only.
 
 Tests run in file order: the blips and the rotation after the static checks,
 the scans for secrets last (so that they also cover what the rotation wrote).
@@ -21,32 +21,22 @@ import uuid
 
 import pytest
 import yaml
-from grt_split import (
-    LOCAL,
-    PROJECT_DIR,
-    REMOTE,
-    SCENARIO_DIR,
-    BackgroundClient,
+from grt_link_checks import (
     Refused,
-    Vendor,
     access_log,
-    containers,
     entry_value,
-    fixtures,
-    harness_ip,
     https_request,
-    link_cut,
     load_ca,
     mint_client,
     new_ca,
-    on_host,
     private_dir,
-    router_container,
-    run_client,
     serial_of,
     tls_context,
-    vault_view,
 )
+from grt_split.client import BackgroundClient, run_client
+from grt_split.hosts import containers, harness_ip, link_cut, on_host, router_container
+from grt_split.scenario import LOCAL, PROJECT_DIR, REMOTE, SCENARIO_DIR, fixtures, vault_view
+from grt_split.vendor import Vendor
 from grt_testinfra import assert_static_from_nginx, role_defaults, run_ok
 
 testinfra_hosts = ["ansible://grt-molecule-local"]

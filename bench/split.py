@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Benchmark of the split layout's proxy pair, on the Molecule `split` scenario's hosts.
 
-  tools/bench_split.py [--out bench/results] [--levels 1,16,64] [--duration 10] ...
+  bench/split.py [--out bench/results] [--levels 1,16,64] [--duration 10] ...
 
-Needs the scenario converged (tools/bench-split.sh, behind `make bench`, does
+Needs the scenario converged (bench/split.sh, behind `make bench`, does
 that and cleans up). Numbers go to <out>/bench-<date>.json and .md and a plot
 <out>/latency-vs-concurrency.png (matplotlib, from requirements-bench.txt;
 skipped with a warning when it is missing). Nothing here asserts a number.
@@ -20,8 +20,9 @@ P2  a stream of generates through the pair with the openai-type test model
     link cut (iptables on the local host, as the tests do) for --p2-cut
     seconds in the middle: failed requests, vendor calls per uuid, latency
     during the cut against the baseline before it.
-The load generator is molecule/shared/grt_link_client.py (stdlib only), run
-in a throwaway container of the CTFd image (local) or the router image (remote).
+The load generator is grt_split's link_client.py (lib/grt_split/, stdlib
+only, the split tests' client too), run in a throwaway container of the CTFd
+image (local) or the router image (remote).
 """
 
 import argparse
@@ -35,31 +36,27 @@ import sys
 import time
 import uuid
 
-PROJECT_DIR = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(PROJECT_DIR / "molecule" / "shared"))
-
-from grt_split import (  # noqa: E402
-    LOCAL,
-    REMOTE,
-    BackgroundClient,
-    Vendor,
-    container_image,
-    fixtures,
-    harness_ip,
-    link_cut,
-    on_host,
-    percentile,
-    router_container,
-    run_client,
-    vault_view,
-)
+from grt_split.client import BackgroundClient, run_client
+from grt_split.hosts import container_image, harness_ip, link_cut, on_host, router_container
+from grt_split.scenario import LOCAL, REMOTE, fixtures, vault_view
+from grt_split.vendor import Vendor
 
 MOCK_MODEL = "mock_model"
 OPENAI_MODEL = "grt-test-gpt"
+BENCH_DIR = pathlib.Path(__file__).resolve().parent
 
 
 def log(message):
     print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+def percentile(values, fraction):
+    """Nearest-rank percentile (fraction in 0..1); None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, int(-(-fraction * len(ordered) // 1)))
+    return ordered[min(rank, len(ordered)) - 1]
 
 
 def summarize(records, duration):
@@ -170,7 +167,7 @@ class Bench:
 
     def context(self):
         def git(*cmd):
-            return subprocess.run(["git", "-C", str(PROJECT_DIR), *cmd], capture_output=True, text=True).stdout.strip()
+            return subprocess.run(["git", "-C", str(BENCH_DIR), *cmd], capture_output=True, text=True).stdout.strip()
 
         return {
             "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -249,7 +246,7 @@ def plot(result, path):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", default=str(PROJECT_DIR / "bench" / "results"))
+    parser.add_argument("--out", default=str(BENCH_DIR / "results"))
     parser.add_argument("--levels", default="1,16,64", type=lambda s: [int(x) for x in s.split(",")])
     parser.add_argument("--duration", type=float, default=10.0, help="seconds measured per level and path")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before measuring (not recorded)")

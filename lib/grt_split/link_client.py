@@ -1,6 +1,6 @@
 """Router client run INSIDE a container of a test host (stdlib only, Python 3.9+).
 
-The split scenario's tests and tools/bench_split.py run it with
+The split scenario's tests and bench/split.py run it (grt_split.client) with
 `docker exec -i <host> docker exec -i <container> python -c "<this file>"` (or
 `docker run --rm -i ...`): the program comes as an argument, its settings as
 ONE JSON line on standard input, so that a secret in the settings (the router
