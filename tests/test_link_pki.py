@@ -47,7 +47,7 @@ def playbook(*certificates, ca=True):
              "vars": {"link_pki_cert_dir": "{{ cert_dir }}", **certificate}},
             {"name": f"Report serial {index}",
              "ansible.builtin.debug": {"msg": f"SERIAL {index} {{{{ link_pki_certificate_serial | int }}}}"}}]
-    return [{"name": "The link's CA and certificates, as playbooks/link.yml makes them",
+    return [{"name": "The link's CA and certificates, as site.yml makes them (controller.yml, then the proxies)",
              "hosts": "pki-host", "gather_facts": False, "tasks": tasks}]
 
 
