@@ -5,8 +5,9 @@
     db.fetchall(sql, args) -> [Row]         db.create_tables(*ddl)
 (Row is a dict that also allows attribute access.)
 One autocommitting connection per request (per app context), closed when
-the context ends. Table names follow CTFd's (config, users, pages, files,
-tokens, challenges).
+the context ends. Table names and columns follow CTFd's (config, users,
+pages, files, tokens, challenges, flags, tags, hints, submissions, solves);
+JSON columns (requirements) are stored as JSON text.
 """
 import pymysql
 import pymysql.cursors
@@ -64,11 +65,75 @@ SCHEMA = (
         id INT AUTO_INCREMENT PRIMARY KEY,
         name VARCHAR(80) NULL,
         description TEXT NULL,
-        category VARCHAR(80) NULL,
+        attribution TEXT NULL,
+        connection_info TEXT NULL,
+        next_id INT NULL,
+        max_attempts INT NULL DEFAULT 0,
         value INT NULL,
+        category VARCHAR(80) NULL,
         type VARCHAR(80) NULL DEFAULT 'standard',
         state VARCHAR(80) NOT NULL DEFAULT 'visible',
-        max_attempts INT NULL DEFAULT 0)""",
+        logic VARCHAR(80) NOT NULL DEFAULT 'any',
+        initial INT NULL,
+        minimum INT NULL,
+        decay INT NULL,
+        position INT NOT NULL DEFAULT 0,
+        `function` VARCHAR(32) NULL DEFAULT 'static',
+        requirements LONGTEXT NULL,
+        CONSTRAINT challenges_next FOREIGN KEY (next_id) REFERENCES challenges (id) ON DELETE SET NULL)""",
+    """CREATE TABLE IF NOT EXISTS flags (
+        id INT AUTO_INCREMENT PRIMARY KEY,
+        challenge_id INT NULL,
+        type VARCHAR(80) NULL,
+        content TEXT NULL,
+        data TEXT NULL,
+        CONSTRAINT flags_challenge FOREIGN KEY (challenge_id) REFERENCES challenges (id) ON DELETE CASCADE)""",
+    """CREATE TABLE IF NOT EXISTS tags (
+        id INT AUTO_INCREMENT PRIMARY KEY,
+        challenge_id INT NULL,
+        value VARCHAR(80) NULL,
+        CONSTRAINT tags_challenge FOREIGN KEY (challenge_id) REFERENCES challenges (id) ON DELETE CASCADE)""",
+    """CREATE TABLE IF NOT EXISTS hints (
+        id INT AUTO_INCREMENT PRIMARY KEY,
+        title VARCHAR(80) NULL,
+        type VARCHAR(80) NULL DEFAULT 'standard',
+        challenge_id INT NULL,
+        content TEXT NULL,
+        cost INT NULL DEFAULT 0,
+        requirements LONGTEXT NULL,
+        CONSTRAINT hints_challenge FOREIGN KEY (challenge_id) REFERENCES challenges (id) ON DELETE CASCADE)""",
+    # Submissions: one row per attempt, `type` correct / incorrect / partial /
+    # discard / ratelimited or a plugin's; a correct one also has a row in
+    # solves (same id), unique per (challenge, user) as CTFd's.
+    """CREATE TABLE IF NOT EXISTS submissions (
+        id INT AUTO_INCREMENT PRIMARY KEY,
+        challenge_id INT NULL,
+        user_id INT NULL,
+        team_id INT NULL,
+        ip VARCHAR(46) NULL,
+        provided TEXT NULL,
+        type VARCHAR(32) NULL,
+        date DATETIME(6) NULL DEFAULT CURRENT_TIMESTAMP(6),
+        CONSTRAINT submissions_challenge FOREIGN KEY (challenge_id) REFERENCES challenges (id) ON DELETE CASCADE,
+        CONSTRAINT submissions_user FOREIGN KEY (user_id) REFERENCES users (id) ON DELETE CASCADE)""",
+    """CREATE TABLE IF NOT EXISTS solves (
+        id INT PRIMARY KEY,
+        challenge_id INT NULL,
+        user_id INT NULL,
+        team_id INT NULL,
+        UNIQUE KEY solves_challenge_user (challenge_id, user_id),
+        UNIQUE KEY solves_challenge_team (challenge_id, team_id),
+        CONSTRAINT solves_submission FOREIGN KEY (id) REFERENCES submissions (id) ON DELETE CASCADE)""",
+)
+
+# A database made by an older stand-in gets the newer challenge columns
+# (the "migration"; MariaDB's ADD COLUMN IF NOT EXISTS).
+MIGRATIONS = tuple(
+    f"ALTER TABLE challenges ADD COLUMN IF NOT EXISTS {column}" for column in (
+        "attribution TEXT NULL", "connection_info TEXT NULL", "next_id INT NULL",
+        "logic VARCHAR(80) NOT NULL DEFAULT 'any'", "initial INT NULL", "minimum INT NULL", "decay INT NULL",
+        "position INT NOT NULL DEFAULT 0", "`function` VARCHAR(32) NULL DEFAULT 'static'",
+        "requirements LONGTEXT NULL")
 )
 
 
@@ -150,3 +215,4 @@ def create_database():
                         "CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         conn.close()
     db.create_tables(*SCHEMA)
+    db.create_tables(*MIGRATIONS)

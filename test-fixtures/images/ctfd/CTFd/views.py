@@ -111,6 +111,9 @@ def upload_file(file_obj, file_type="standard", location=None, page_id=None, cha
     os.makedirs(os.path.dirname(target), exist_ok=True)
     with open(target, "wb") as fh:
         fh.write(data)
+    # As CTFd: a challenge file keeps challenge_id, a page file page_id.
+    challenge_id = challenge_id if file_type == "challenge" else None
+    page_id = page_id if file_type == "page" else None
     existing = db.fetchone("SELECT id FROM files WHERE location=%s", (location,))
     if existing:
         db.execute("UPDATE files SET type=%s, sha1sum=%s, page_id=%s, challenge_id=%s WHERE id=%s",
@@ -121,6 +124,20 @@ def upload_file(file_obj, file_type="standard", location=None, page_id=None, cha
             "INSERT INTO files (type, location, sha1sum, page_id, challenge_id) VALUES (%s, %s, %s, %s, %s)",
             (file_type, location, sha1sum, page_id, challenge_id))
     return db.fetchone("SELECT id, type, location, sha1sum FROM files WHERE id=%s", (file_id,))
+
+
+def delete_file(file_id):
+    """CTFd's filesystem uploader delete: the upload's directory goes, then the row."""
+    import shutil
+
+    row = db.fetchone("SELECT * FROM files WHERE id=%s", (file_id,))
+    if row is None:
+        abort(404)
+    location = row["location"] or ""
+    if location and os.path.exists(os.path.join(current_app.config["UPLOAD_FOLDER"], location)):
+        shutil.rmtree(os.path.join(current_app.config["UPLOAD_FOLDER"], location.split("/")[0]))
+    db.execute("DELETE FROM files WHERE id=%s", (file_id,))
+    return True
 
 
 def _setup_page(**kwargs):

@@ -1,0 +1,1 @@
+// standard challenge create script (CTFd stand-in)

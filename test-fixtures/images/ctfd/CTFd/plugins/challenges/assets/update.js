@@ -1,0 +1,1 @@
+// standard challenge update script (CTFd stand-in)

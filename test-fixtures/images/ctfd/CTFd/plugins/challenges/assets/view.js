@@ -1,0 +1,1 @@
+// standard challenge view script (CTFd stand-in)
