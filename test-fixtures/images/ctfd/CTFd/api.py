@@ -1,5 +1,6 @@
-"""/api/v1 of the CTFd stand-in: the endpoints the deploy automation uses,
-with CTFd 3.8.7's paths, permissions and response shapes."""
+"""/api/v1 of the CTFd stand-in: the endpoints the deploy automation and
+ctfcli use, with CTFd 3.8.7's paths, permissions and response shapes
+(challenges and what hangs off them: CTFd/api_challenges.py)."""
 import datetime
 
 from flask import Blueprint, abort, request
@@ -195,13 +196,6 @@ def configs_delete(config_key):
     return {"success": True}
 
 
-@api.route("/files", methods=["GET"])
-@admins_only
-def files_list_get():
-    rows = db.fetchall("SELECT id, type, location, sha1sum FROM files ORDER BY id")
-    return {"success": True, "data": rows}
-
-
 @api.route("/files", methods=["POST"], endpoint="files_list")
 @admins_only
 def files_upload():
@@ -267,53 +261,12 @@ def tokens_list():
     return {"success": True, "data": [_token_dump(r) for r in rows]}
 
 
-def _challenge_dump(row):
-    from CTFd.plugins.challenges import CHALLENGE_CLASSES
-
-    out = {k: row[k] for k in ("id", "name", "description", "category", "value", "type", "state",
-                               "max_attempts")}
-    cls = CHALLENGE_CLASSES.get(row["type"])
-    if cls is not None:
-        out.update(cls.read(row["id"]) or {})
-    return out
-
-
-@api.route("/challenges", methods=["POST"])
-@admins_only
-def challenges_create():
-    from CTFd.plugins.challenges import CHALLENGE_CLASSES
-
-    data = request.get_json(silent=True) or request.form.to_dict()
-    ctype = data.get("type", "standard")
-    cls = CHALLENGE_CLASSES[ctype]  # unknown type: KeyError -> 500, as CTFd
-    cid = db.execute(
-        "INSERT INTO challenges (name, description, category, value, type, state, max_attempts)"
-        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
-        (data.get("name"), data.get("description"), data.get("category"), data.get("value"), ctype,
-         data.get("state", "visible"), data.get("max_attempts") or 0))
-    cls.create(cid, data)
-    return {"success": True, "data": _challenge_dump(db.fetchone("SELECT * FROM challenges WHERE id=%s", (cid,)))}
-
-
-@api.route("/challenges", methods=["GET"])
-@authed_only
-def challenges_list():
-    rows = db.fetchall("SELECT * FROM challenges ORDER BY id")
-    return {"success": True, "data": [_challenge_dump(r) for r in rows]}
-
-
-@api.route("/challenges/<int:challenge_id>", methods=["GET"])
-@authed_only
-def challenges_get(challenge_id):
-    row = db.fetchone("SELECT * FROM challenges WHERE id=%s", (challenge_id,))
-    if row is None:
-        abort(404)
-    return {"success": True, "data": _challenge_dump(row)}
-
-
 @api.route("/users/me", methods=["GET"])
 @authed_only
 def users_me():
     user = get_current_user()
     return {"success": True, "data": {k: user[k] for k in ("id", "name", "email", "type")}}
 
+
+# Challenges, flags, tags, hints, challenge files, attempts and submissions.
+from CTFd import api_challenges  # noqa: E402,F401
