@@ -86,6 +86,11 @@ failure modes as the upstream plugin:
 - `POST /generate` calls `POST $LLMV_ROUTER_URL/chat/generate` (Bearer token,
   fresh uuid4, no retry) and then runs the same conversation access check
   as upstream, defect included (`or` where `and` is meant): non-admins get 403.
+- Challenge type `llm_verification` (fields `preprompt`, `chat_limit`) as
+  upstream's: creating forces state "visible"; `POST /api/v1/challenges/attempt`
+  with the generation id as `submission` answers "Submission under review",
+  marks the generation "pending" and records an award (a solve, type
+  `llm_solves`, once every model was submitted); nothing is graded here.
 - Fixture-only knob: `LLMV_STANDIN_MODEL` picks the model (default: the first
   one the router lists).
 EOF
@@ -191,16 +196,25 @@ def generate_text(idempotency_uuid, preprompt, prompt, model, history=None):
 EOF
 
   cat >"$d/llmv_models.py" <<'EOF'
-"""Plugin tables (fixture), on the CTFd stand-in's db helper."""
+"""Plugin tables and the challenge type (fixture), on the CTFd stand-in's
+db helper and challenge-class interface. LlmChallenge behaves as upstream's
+LlmSubmissionChallenge: create forces state "visible", read() gives
+upstream's keys, attempt() is always (False, "Submission under review"),
+solve() does nothing and fail() grades nothing: it marks the submitted
+generation (the submission text is its id) "pending", then records an award
+while the user has models left to submit for, else a solve (type llm_solves)."""
 import os
 
+from flask import abort
+
 from CTFd.models import db
+from CTFd.plugins.challenges import BaseChallenge, ChallengeModel, record_solve, request_data
 
 from .remote_llm import get_models
 
 TABLES = (
     """CREATE TABLE IF NOT EXISTS llm_challenges (
-        id INT PRIMARY KEY, preprompt TEXT NULL, chat_limit INT NULL)""",
+        id INT PRIMARY KEY, preprompt TEXT NULL, chat_limit INT NULL DEFAULT 0)""",
     """CREATE TABLE IF NOT EXISTS llm_models (
         id INT AUTO_INCREMENT PRIMARY KEY, model VARCHAR(255) NOT NULL,
         anon_name VARCHAR(80) NULL, UNIQUE KEY llm_models_model (model))""",
@@ -213,9 +227,16 @@ TABLES = (
         id INT AUTO_INCREMENT PRIMARY KEY, generation_id INT NOT NULL,
         prompt TEXT NULL, generation TEXT NULL, uuid VARCHAR(64) NULL,
         date DATETIME(6) NOT NULL DEFAULT CURRENT_TIMESTAMP(6))""",
+    """CREATE TABLE IF NOT EXISTS llm_awards (
+        id INT AUTO_INCREMENT PRIMARY KEY, user_id INT NULL, name VARCHAR(80) NULL,
+        value INT NULL, category VARCHAR(80) NULL, generation_id INT NULL, challenge_id INT NULL,
+        date DATETIME NOT NULL DEFAULT CURRENT_TIMESTAMP)""",
+    """CREATE TABLE IF NOT EXISTS llm_solves (
+        id INT PRIMARY KEY, generation_id INT NULL)""",
 )
 ANON_NAMES = ["Anu", "Ellil", "Enki", "Marduk", "Ashur", "Nabu", "Nanna", "Utu"]
 MODELS = []
+SUBMITTED = ("pending", "correct", "awarded", "incorrect")
 
 
 def create_tables():
@@ -233,19 +254,70 @@ def pick_model():
     return db.fetchone("SELECT * FROM llm_models WHERE model=%s", (wanted,))
 
 
-class LlmChallenge:
+def models_not_submitted(user_id, challenge_id):
+    """Anonymous names of the models this user has no submitted generation with."""
+    used = {row.anon_name for row in db.fetchall(
+        "SELECT m.anon_name FROM llmv_generations g JOIN llm_models m ON m.id = g.model_id"
+        " WHERE g.user_id=%s AND g.challenge_id=%s AND g.status IN %s", (user_id, challenge_id, SUBMITTED))}
+    return [row.anon_name for row in db.fetchall("SELECT anon_name FROM llm_models ORDER BY id")
+            if row.anon_name not in used]
+
+
+class LlmChallenge(BaseChallenge):
     id = "llm_verification"
     name = "llm_verification"
+    templates = {
+        "create": "/plugins/llm_verification/assets/create.html",
+        "update": "/plugins/llm_verification/assets/update.html",
+        "view": "/plugins/llm_verification/assets/view.html",
+    }
+    scripts = {
+        "create": "/plugins/llm_verification/assets/create.js",
+        "update": "/plugins/llm_verification/assets/update.js",
+        "view": "/plugins/llm_verification/assets/view.js",
+    }
+    route = "/plugins/llm_verification/assets/"
+    challenge_model = ChallengeModel("llm_challenges", ("preprompt", "chat_limit"), identity="llm_verification")
+
+    @classmethod
+    def create(cls, request):
+        data = request_data(request)
+        data["state"] = "visible"  # whatever was asked, as upstream
+        return cls.challenge_model.get(cls.challenge_model.insert(data))
+
+    @classmethod
+    def read(cls, challenge):
+        out = {key: challenge[key] for key in (
+            "id", "name", "value", "description", "preprompt", "chat_limit", "connection_info", "next_id",
+            "category", "state", "max_attempts", "type")}
+        out["type_data"] = {"id": cls.id, "name": cls.name, "templates": cls.templates, "scripts": cls.scripts}
+        return out
 
     @staticmethod
-    def create(challenge_id, data):
-        db.execute("INSERT INTO llm_challenges (id, preprompt, chat_limit) VALUES (%s, %s, %s)",
-                   (challenge_id, data.get("preprompt"), data.get("chat_limit")))
+    def attempt(challenge, request):
+        return False, "Submission under review"
 
     @staticmethod
-    def read(challenge_id):
-        row = db.fetchone("SELECT preprompt, chat_limit FROM llm_challenges WHERE id=%s", (challenge_id,))
-        return dict(row) if row else {}
+    def solve(user, team, challenge, request):
+        return None
+
+    @staticmethod
+    def fail(user, team, challenge, request):
+        generation_id = int(request_data(request)["submission"].strip())  # not a number: 500, as upstream
+        db.execute("UPDATE llmv_generations SET status='pending' WHERE id=%s", (generation_id,))
+        generation = db.fetchone("SELECT id, challenge_id FROM llmv_generations WHERE id=%s", (generation_id,))
+        if generation is None:
+            abort(404)
+        if generation.challenge_id != challenge.id:
+            raise AssertionError("generation of another challenge")  # 500, as upstream
+        if models_not_submitted(user.id, challenge.id):
+            db.execute("INSERT INTO llm_awards (user_id, name, value, category, generation_id, challenge_id)"
+                       " VALUES (%s, %s, %s, %s, %s, %s)",
+                       (user.id, f"Challenge {challenge.name}", challenge.value, challenge.category,
+                        generation.id, challenge.id))
+        else:
+            solve_id = record_solve(user, team, challenge, request, "", kind="llm_solves")
+            db.execute("INSERT INTO llm_solves (id, generation_id) VALUES (%s, %s)", (solve_id, generation.id))
 
     @staticmethod
     def get(challenge_id):
@@ -377,6 +449,27 @@ EOF
   <label>Chat limit <input name="chat_limit" type="number" value="1"></label>
 </form>
 EOF
+
+  cat >"$d/assets/update.html" <<'EOF'
+<!-- llm_verification fixture: challenge update form (grt-deploy tests) -->
+<form>
+  <label>Pre-prompt <textarea name="preprompt"></textarea></label>
+  <label>Chat limit <input name="chat_limit" type="number" min="1"></label>
+</form>
+EOF
+
+  cat >"$d/assets/view.html" <<'EOF'
+<!-- llm_verification fixture: challenge view (grt-deploy tests) -->
+<div class="llmv-challenge" data-challenge-id="{{ challenge.id }}">
+  <h3>{{ challenge.name }}</h3>
+  <div class="llmv-chat" data-chat-limit="{{ challenge.chat_limit }}"></div>
+</div>
+EOF
+
+  local js
+  for js in create update; do
+    printf '// llm_verification fixture: challenge %s script (grt-deploy tests).\n' "$js" >"$d/assets/$js.js"
+  done
 
   printf '{\n    "name": "LLM Submissions",\n    "route": "/admin/llm_verification"\n}\n' >"$d/config.json"
   commit "$d" "llm_verification fixture plugin" "2024-01-01T12:00:00Z"
