@@ -817,3 +817,235 @@ def test_fake_vendor_delay_header(stack):
     assert body["object"] == "chat.completion"
     assert body["choices"][0]["message"] == {"role": "assistant", "content": "fake-vendor reply to: hi"}
     assert http_json("GET", stack["vendor_url"] + "/_calls")[-1]["authorization"] == "Bearer direct"
+
+
+# --------------------------------------------------------------------------
+# CTFd challenge API contract (what ctfcli and the plugin's flow use)
+
+BASE_READ_KEYS = {"id", "name", "value", "description", "attribution", "connection_info", "next_id", "category",
+                  "state", "max_attempts", "position", "logic", "initial", "decay", "minimum", "function", "type",
+                  "type_data"}
+LLM_READ_KEYS = {"id", "name", "value", "description", "preprompt", "chat_limit", "connection_info", "next_id",
+                 "category", "state", "max_attempts", "type", "type_data"}
+
+
+def make_challenge(admin: Client, nonce: str, **fields) -> dict:
+    body = {"name": "c-" + uuid.uuid4().hex[:8], "category": "grt", "description": "d", "value": 50, **fields}
+    resp = admin.api("POST", "/api/v1/challenges", body, nonce=nonce)
+    assert resp.status == 200, resp.text[:2000]
+    return resp.json()["data"]
+
+
+def test_challenge_crud_standard(admin):
+    nonce = admin.get("/admin/pages").nonce()
+    first = make_challenge(admin, nonce)
+    made = make_challenge(admin, nonce, state="hidden", connection_info="nc host 1", attribution="grt",
+                          position=3, max_attempts=2)
+    assert set(made) == BASE_READ_KEYS
+    assert made["type"] == "standard" and made["state"] == "hidden" and made["position"] == 3
+    assert made["function"] == "static" and made["initial"] is None and made["logic"] == "any"
+    assert made["type_data"]["templates"]["view"] == "/plugins/challenges/assets/view.html"
+    # As CTFd: every key goes to the model (unknown -> 500), unknown type -> 500, schema errors -> 400.
+    assert admin.api("POST", "/api/v1/challenges", {"name": "x", "bogus": 1}, nonce=nonce).status == 500
+    assert admin.api("POST", "/api/v1/challenges", {"name": "x", "type": "nope"}, nonce=nonce).status == 500
+    bad = admin.api("POST", "/api/v1/challenges", {"name": "x" * 81}, nonce=nonce)
+    assert bad.status == 400 and bad.json()["errors"] == {"name": ["Challenge could not be saved. Challenge name too long"]}
+
+    cid = made["id"]
+    patch = {"requirements": {"prerequisites": [first["id"]], "anonymize": False}, "next_id": first["id"],
+             "state": "visible", "value": 75, "not_a_column": "ignored"}
+    patched = admin.api("PATCH", f"/api/v1/challenges/{cid}", patch, nonce=nonce)
+    assert patched.status == 200, patched.text[:2000]
+    data = patched.json()["data"]
+    assert (data["next_id"], data["state"], data["value"]) == (first["id"], "visible", 75)
+    req = admin.api("GET", f"/api/v1/challenges/{cid}/requirements").json()
+    assert req == {"success": True, "data": {"prerequisites": [first["id"]], "anonymize": False}}
+    bad = admin.api("PATCH", f"/api/v1/challenges/{cid}", {"requirements": {"prerequisites": [None]}}, nonce=nonce)
+    assert bad.status == 400
+
+    detail = admin.api("GET", f"/api/v1/challenges/{cid}?view=admin").json()["data"]
+    assert BASE_READ_KEYS < set(detail)
+    assert {"solves", "solved_by_me", "attempts", "files", "tags", "hints", "rating", "ratings", "solution_id",
+            "solution_state", "view"} <= set(detail)
+    assert (detail["files"], detail["tags"], detail["hints"], detail["attempts"]) == ([], [], [], 0)
+    listed = {c["id"]: c for c in admin.api("GET", "/api/v1/challenges?view=admin").json()["data"]}
+    assert set(listed[cid]) == {"id", "type", "name", "value", "position", "solves", "solved_by_me", "category",
+                                "tags", "template", "script"}
+    types = admin.api("GET", "/api/v1/challenges/types").json()["data"]
+    assert {"standard", "llm_verification"} <= set(types) and "<" in types["standard"]["create"]
+
+    assert admin.api("DELETE", f"/api/v1/challenges/{cid}", nonce=nonce).json() == {"success": True}
+    assert admin.api("GET", f"/api/v1/challenges/{cid}").status == 404
+    assert admin.api("DELETE", f"/api/v1/challenges/{first['id']}", nonce=nonce).status == 200
+
+
+def test_llm_challenge_type_forces_visible_and_updates(admin):
+    nonce = admin.get("/admin/pages").nonce()
+    made = make_challenge(admin, nonce, type="llm_verification", state="hidden", preprompt="Be terse.",
+                          chat_limit=4)
+    assert set(made) == LLM_READ_KEYS
+    assert made["state"] == "visible"  # the plugin's create overrides the state
+    assert (made["preprompt"], made["chat_limit"]) == ("Be terse.", 4)
+    assert made["type_data"]["scripts"]["view"] == "/plugins/llm_verification/assets/view.js"
+    cid = made["id"]
+    patched = admin.api("PATCH", f"/api/v1/challenges/{cid}", {"preprompt": "Be kind.", "chat_limit": 9,
+                                                                "name": "renamed", "state": "hidden"}, nonce=nonce)
+    assert patched.status == 200
+    data = patched.json()["data"]
+    assert (data["preprompt"], data["chat_limit"], data["name"], data["state"]) == ("Be kind.", 9, "renamed", "hidden")
+    detail = admin.api("GET", f"/api/v1/challenges/{cid}").json()["data"]
+    assert detail["preprompt"] == "Be kind." and 'data-chat-limit="9"' in detail["view"]
+    assert admin.api("POST", "/api/v1/challenges", {"type": "llm_verification", "name": "x", "bogus": 1},
+                     nonce=nonce).status == 500
+    assert admin.api("DELETE", f"/api/v1/challenges/{cid}", nonce=nonce).status == 200
+    assert admin.api("GET", f"/api/v1/challenges/{cid}").status == 404
+
+
+def test_flags_tags_hints_round_trip(admin):
+    nonce = admin.get("/admin/pages").nonce()
+    cid = make_challenge(admin, nonce)["id"]
+    flag = admin.api("POST", "/api/v1/flags", {"challenge": cid, "content": "  flag{a}  ", "type": "static",
+                                               "data": "case_insensitive"}, nonce=nonce).json()["data"]
+    assert flag == {"id": flag["id"], "challenge_id": cid, "challenge": cid, "type": "static",
+                    "content": "flag{a}", "data": "case_insensitive"}
+    got = admin.api("GET", f"/api/v1/flags/{flag['id']}").json()["data"]
+    assert got["templates"]["create"] == "/plugins/flags/assets/static/create.html"
+    patched = admin.api("PATCH", f"/api/v1/flags/{flag['id']}", {"content": " flag{b} ", "data": ""}, nonce=nonce)
+    assert patched.json()["data"]["content"] == "flag{b}" and patched.json()["data"]["data"] == ""
+    assert [f["id"] for f in admin.api("GET", f"/api/v1/flags?challenge_id={cid}").json()["data"]] == [flag["id"]]
+    assert admin.api("GET", f"/api/v1/challenges/{cid}/flags").json()["data"][0]["content"] == "flag{b}"
+    assert admin.api("DELETE", f"/api/v1/flags/{flag['id']}", nonce=nonce).json() == {"success": True}
+    assert admin.api("GET", f"/api/v1/flags/{flag['id']}").status == 404
+
+    tag = admin.api("POST", "/api/v1/tags", {"challenge_id": cid, "value": "web"}, nonce=nonce).json()["data"]
+    assert tag == {"id": tag["id"], "challenge_id": cid, "challenge": cid, "value": "web"}
+    assert admin.api("PATCH", f"/api/v1/tags/{tag['id']}", {"value": "pwn"}, nonce=nonce).json()["data"]["value"] == "pwn"
+    assert admin.api("GET", f"/api/v1/challenges/{cid}/tags").json()["data"] == [
+        {"id": tag["id"], "challenge_id": cid, "value": "pwn"}]
+    assert admin.api("GET", f"/api/v1/challenges/{cid}").json()["data"]["tags"] == ["pwn"]
+
+    hint = admin.api("POST", "/api/v1/hints", {"challenge": cid, "content": "look *here*", "cost": "5",
+                                               "title": "H1"}, nonce=nonce).json()["data"]
+    assert set(hint) == {"id", "title", "type", "challenge", "challenge_id", "content", "html", "cost",
+                         "requirements"}
+    assert (hint["cost"], hint["type"], hint["html"]) == (5, "standard", "<p>look <em>here</em></p>")
+    hid = hint["id"]
+    # Admins see the content only with ?preview, as CTFd.
+    assert "content" not in admin.api("GET", f"/api/v1/hints/{hid}").json()["data"]
+    assert admin.api("GET", f"/api/v1/hints/{hid}?preview=true").json()["data"]["content"] == "look *here*"
+    assert set(admin.api("GET", "/api/v1/hints").json()["data"][-1]) == {"id", "title", "type", "challenge",
+                                                                         "challenge_id", "cost"}
+    patched = admin.api("PATCH", f"/api/v1/hints/{hid}", {"requirements": {"prerequisites": []}, "cost": 1},
+                        nonce=nonce).json()["data"]
+    assert patched["requirements"] == {"prerequisites": []} and patched["cost"] == 1
+    assert admin.api("GET", f"/api/v1/challenges/{cid}/hints").json()["data"][0]["content"] == "look *here*"
+    assert admin.api("GET", f"/api/v1/challenges/{cid}").json()["data"]["hints"] == [
+        {"id": hid, "cost": 1, "title": "H1"}]
+    assert admin.api("DELETE", f"/api/v1/hints/{hid}", nonce=nonce).status == 200
+    # Deleting the challenge takes its tags along.
+    assert admin.api("DELETE", f"/api/v1/challenges/{cid}", nonce=nonce).status == 200
+    assert admin.api("GET", f"/api/v1/tags/{tag['id']}").status == 404
+
+
+def test_challenge_files_round_trip(stack, admin):
+    nonce = admin.get("/admin/pages").nonce()
+    cid = make_challenge(admin, nonce)["id"]
+    content = b"challenge attachment " + RUN_ID.encode()
+    up = admin.multipart("/api/v1/files", {"nonce": nonce, "type": "challenge", "challenge_id": str(cid)},
+                         {"file": ("task.txt", content)})
+    assert up.status == 200, up.text[:1000]
+    item = up.json()["data"][0]
+    assert item["type"] == "challenge" and item["location"].endswith("/task.txt")
+    assert admin.api("GET", f"/api/v1/challenges/{cid}/files").json()["data"] == [item]
+    assert item in admin.api("GET", "/api/v1/files?type=challenge").json()["data"]
+    assert item not in admin.api("GET", "/api/v1/files?type=page").json()["data"]
+    urls = admin.api("GET", f"/api/v1/challenges/{cid}").json()["data"]["files"]
+    assert len(urls) == 1 and urls[0].startswith(f"/files/{item['location']}?token=")
+    assert Client(stack["base"]).get("/files/" + item["location"]).body == content
+    assert admin.api("DELETE", f"/api/v1/files/{item['id']}", nonce=nonce).json() == {"success": True}
+    assert admin.api("GET", f"/api/v1/files/{item['id']}").status == 404
+    assert Client(stack["base"]).get("/files/" + item["location"]).status == 404
+    folder = "/var/uploads/" + item["location"].split("/")[0]
+    assert docker("exec", stack["ctfd"], "test", "-e", folder, check=False).returncode == 1
+    assert admin.api("DELETE", f"/api/v1/challenges/{cid}", nonce=nonce).status == 200
+
+
+def test_hidden_challenge_invisible_to_participant(admin, player):
+    nonce = admin.get("/admin/pages").nonce()
+    hidden = make_challenge(admin, nonce, state="hidden")["id"]
+    shown = make_challenge(admin, nonce)["id"]
+    seen = {c["id"] for c in player.api("GET", "/api/v1/challenges").json()["data"]}
+    assert shown in seen and hidden not in seen
+    # Admins see hidden ones only with ?view=admin in the list; the detail always.
+    assert hidden not in {c["id"] for c in admin.api("GET", "/api/v1/challenges").json()["data"]}
+    assert hidden in {c["id"] for c in admin.api("GET", "/api/v1/challenges?view=admin").json()["data"]}
+    assert player.api("GET", f"/api/v1/challenges/{hidden}").status == 404
+    assert player.api("GET", f"/api/v1/challenges/{shown}").status == 200
+    assert admin.api("GET", f"/api/v1/challenges/{hidden}").status == 200
+    pnonce = player.get("/").nonce()
+    assert player.api("POST", "/api/v1/challenges/attempt", {"challenge_id": hidden, "submission": "x"},
+                      nonce=pnonce).status == 404
+    assert player.api("GET", f"/api/v1/challenges/{hidden}/flags").status == 403  # admin only
+    assert Client(admin.base).api("GET", "/api/v1/challenges").status == 403  # private: login first
+    for cid in (hidden, shown):
+        admin.api("DELETE", f"/api/v1/challenges/{cid}", nonce=nonce)
+
+
+def test_attempt_standard_challenge_records_submissions(admin, player):
+    nonce = admin.get("/admin/pages").nonce()
+    cid = make_challenge(admin, nonce, max_attempts=3)["id"]
+    for body in ({"content": "flag{Case}", "type": "static", "data": "case_insensitive"},
+                 {"content": r"re\{\d+\}", "type": "regex", "data": ""}):
+        assert admin.api("POST", "/api/v1/flags", {**body, "challenge_id": cid}, nonce=nonce).status == 200
+    pnonce = player.get("/").nonce()
+
+    def attempt(submission):
+        resp = player.api("POST", "/api/v1/challenges/attempt", {"challenge_id": cid, "submission": submission},
+                          nonce=pnonce)
+        return resp.status, resp.json()["data"]
+
+    assert attempt("re{12}x") == (200, {"status": "incorrect", "message": "Incorrect. You have 2 tries remaining."})
+    assert attempt(" FLAG{case} ") == (200, {"status": "correct", "message": "Correct"})
+    assert attempt("re{1}") == (200, {"status": "already_solved", "message": "Correct but you already solved this"})
+    user_id = player.api("GET", "/api/v1/users/me").json()["data"]["id"]
+    subs = admin.api("GET", f"/api/v1/submissions?challenge_id={cid}").json()
+    assert subs["success"] is True and subs["meta"]["pagination"] == {
+        "page": 1, "next": None, "prev": None, "pages": 1, "per_page": 20, "total": 2}
+    assert [(s["type"], s["provided"], s["user_id"]) for s in subs["data"]] == [
+        ("incorrect", "re{12}x", user_id), ("correct", "FLAG{case}", user_id)]
+    first = subs["data"][0]
+    assert set(first) == {"id", "challenge_id", "user_id", "team_id", "ip", "provided", "type", "date", "challenge",
+                          "user", "team"}
+    assert first["challenge"] == {"id": cid, "name": first["challenge"]["name"], "category": "grt", "value": 50}
+    correct = admin.api("GET", f"/api/v1/submissions?challenge_id={cid}&type=correct&user_id={user_id}").json()
+    assert [s["type"] for s in correct["data"]] == ["correct"]
+    detail = player.api("GET", f"/api/v1/challenges/{cid}").json()["data"]
+    assert (detail["solves"], detail["solved_by_me"], detail["attempts"]) == (1, True, 2)
+    assert player.api("GET", "/api/v1/submissions").status == 403
+    assert admin.api("DELETE", f"/api/v1/challenges/{cid}", nonce=nonce).status == 200
+    assert admin.api("GET", f"/api/v1/submissions?challenge_id={cid}").json()["meta"]["pagination"]["total"] == 0
+
+
+def test_attempt_llm_verification_goes_under_review(stack, admin):
+    nonce = admin.get("/admin/pages").nonce()
+    cid = make_challenge(admin, nonce, type="llm_verification", preprompt="Review me.", chat_limit=2)["id"]
+    gen = admin.api("POST", "/generate", {"challenge_id": cid, "prompt": "to be reviewed"})
+    assert gen.status == 200, gen.text[:2000]
+    generation_id = gen.json()["data"]["id"]
+    resp = admin.api("POST", "/api/v1/challenges/attempt", {"challenge_id": cid, "submission": str(generation_id)},
+                     nonce=nonce)
+    assert resp.status == 200
+    assert resp.json() == {"success": True, "data": {"status": "incorrect", "message": "Submission under review"}}
+
+    def sql(query):
+        return docker("exec", "-e", f"MYSQL_PWD={DB_PASSWORD}", stack["db"], "mariadb", "-uctfd", "ctfd", "-B", "-N",
+                      "-e", query).stdout.split("\n")[0]
+
+    assert sql(f"SELECT status FROM llmv_generations WHERE id={generation_id}") == "pending"
+    # As upstream: another model is left to submit for, so an award, and no submission row.
+    assert sql(f"SELECT COUNT(*) FROM llm_awards WHERE generation_id={generation_id}") == "1"
+    assert admin.api("GET", f"/api/v1/submissions?challenge_id={cid}").json()["data"] == []
+    bad = admin.api("POST", "/api/v1/challenges/attempt", {"challenge_id": cid, "submission": "not-a-number"},
+                    nonce=nonce)
+    assert bad.status == 500
+    assert admin.api("DELETE", f"/api/v1/challenges/{cid}", nonce=nonce).status == 200
