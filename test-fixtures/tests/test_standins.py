@@ -849,7 +849,8 @@ def test_challenge_crud_standard(admin):
     assert admin.api("POST", "/api/v1/challenges", {"name": "x", "bogus": 1}, nonce=nonce).status == 500
     assert admin.api("POST", "/api/v1/challenges", {"name": "x", "type": "nope"}, nonce=nonce).status == 500
     bad = admin.api("POST", "/api/v1/challenges", {"name": "x" * 81}, nonce=nonce)
-    assert bad.status == 400 and bad.json()["errors"] == {"name": ["Challenge could not be saved. Challenge name too long"]}
+    assert bad.status == 400
+    assert bad.json()["errors"] == {"name": ["Challenge could not be saved. Challenge name too long"]}
 
     cid = made["id"]
     patch = {"requirements": {"prerequisites": [first["id"]], "anonymize": False}, "next_id": first["id"],
@@ -919,7 +920,8 @@ def test_flags_tags_hints_round_trip(admin):
 
     tag = admin.api("POST", "/api/v1/tags", {"challenge_id": cid, "value": "web"}, nonce=nonce).json()["data"]
     assert tag == {"id": tag["id"], "challenge_id": cid, "challenge": cid, "value": "web"}
-    assert admin.api("PATCH", f"/api/v1/tags/{tag['id']}", {"value": "pwn"}, nonce=nonce).json()["data"]["value"] == "pwn"
+    renamed = admin.api("PATCH", f"/api/v1/tags/{tag['id']}", {"value": "pwn"}, nonce=nonce)
+    assert renamed.json()["data"]["value"] == "pwn"
     assert admin.api("GET", f"/api/v1/challenges/{cid}/tags").json()["data"] == [
         {"id": tag["id"], "challenge_id": cid, "value": "pwn"}]
     assert admin.api("GET", f"/api/v1/challenges/{cid}").json()["data"]["tags"] == ["pwn"]
