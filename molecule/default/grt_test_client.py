@@ -8,6 +8,10 @@ through the front proxy (https://127.0.0.1 by default), stdlib only.
   events    as admin: seconds until the first server-sent event of /events
   generate  as a new non-admin participant: POST /generate (the plugin's chat)
   request   what CTFd saw of the request (stand-in only endpoint /_standin/request)
+  dump      as admin: every challenge (with flags, tags, hints, files, requirements), page and config
+  play NAME as a new participant: see challenge NAME, chat in it (POST /generate) and submit the chat
+  guess NAME TEXT   as a new participant: submit TEXT as the flag of challenge NAME
+  submissions NAME  as admin: the submissions of challenge NAME
 
 Prints one JSON object.
 """
@@ -165,11 +169,78 @@ def request(settings):
     return {"status": status, "seen": json.loads(raw or b"{}")}
 
 
+def data(browser, path):
+    status, answer = browser.api("GET", path)
+    assert status == 200 and answer.get("success"), (path, status, answer)
+    return answer["data"]
+
+
+def dump(settings):
+    browser = admin(settings)
+    challenges = []
+    for listed in data(browser, "/api/v1/challenges?view=admin"):
+        cid = listed["id"]
+        challenge = data(browser, f"/api/v1/challenges/{cid}?view=admin")
+        for part in ("flags", "tags", "hints", "files", "requirements"):
+            challenge["_" + part] = data(browser, f"/api/v1/challenges/{cid}/{part}")
+        challenges.append(challenge)
+    pages = [data(browser, f"/api/v1/pages/{p['id']}") for p in data(browser, "/api/v1/pages")]
+    configs = {row["key"]: row["value"] for row in data(browser, "/api/v1/configs")}
+    files = data(browser, "/api/v1/files")
+    return {"challenges": challenges, "pages": pages, "configs": configs, "files": files}
+
+
+def participant(settings):
+    browser = Browser(settings["url"])
+    name = "player-" + uuid.uuid4().hex[:8]
+    status, _, _ = browser.form("/register", {"name": name, "email": f"{name}@example.org",
+                                              "password": uuid.uuid4().hex})
+    assert status in (301, 302, 303), f"register answered {status}"
+    browser.nonce = browser.page_nonce("/challenges")
+    return browser, name
+
+
+def find(browser, name):
+    listed = [c for c in data(browser, "/api/v1/challenges") if c["name"] == name]
+    return listed[0]["id"] if listed else None
+
+
+def play(settings, name):
+    browser, player = participant(settings)
+    cid = find(browser, name)
+    assert cid is not None, f"{player} does not see challenge {name}"
+    opened = data(browser, f"/api/v1/challenges/{cid}")
+    body = json.dumps({"challenge_id": cid, "prompt": f"hello from {player}"}).encode()
+    status, _, raw = browser.call("POST", "/generate", body, {"Content-Type": "application/json"}, timeout=60)
+    assert status == 200, (status, raw[:300])
+    generation = json.loads(raw)["data"]
+    status, submitted = browser.api("POST", "/api/v1/challenges/attempt",
+                                    {"challenge_id": cid, "submission": str(generation["id"])})
+    return {"player": player, "challenge_id": cid, "opened": opened["name"], "generate_status": 200,
+            "generation": generation, "attempt_status": status, "attempt": submitted.get("data")}
+
+
+def guess(settings, name, text):
+    browser, player = participant(settings)
+    cid = find(browser, name)
+    assert cid is not None, f"{player} does not see challenge {name}"
+    status, answer = browser.api("POST", "/api/v1/challenges/attempt", {"challenge_id": cid, "submission": text})
+    return {"player": player, "challenge_id": cid, "status": status, "data": answer.get("data")}
+
+
+def submissions(settings, name):
+    browser = admin(settings)
+    listed = [c for c in data(browser, "/api/v1/challenges?view=admin") if c["name"] == name]
+    cid = listed[0]["id"]
+    return {"challenge_id": cid, "submissions": data(browser, f"/api/v1/submissions?challenge_id={cid}")}
+
+
 def main():
     with open(SETTINGS, encoding="utf-8") as stream:
         settings = json.load(stream)
-    command = {"write": write, "check": check, "events": events, "generate": generate, "request": request}[sys.argv[1]]
-    print(json.dumps(command(settings)))
+    command = {"write": write, "check": check, "events": events, "generate": generate, "request": request,
+               "dump": dump, "play": play, "guess": guess, "submissions": submissions}[sys.argv[1]]
+    print(json.dumps(command(settings, *sys.argv[2:])))
 
 
 if __name__ == "__main__":

@@ -164,6 +164,77 @@ def test_participant_can_generate_with_the_default_fix(host):
     assert json.loads(answer["body"])["success"] is True, answer
 
 
+def load_module():
+    """The ctfd_content module's own reader of the event (ctfcli's loaders)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "ctfd_content", SCENARIO.parents[1] / "roles" / "ctfd_content" / "library" / "ctfd_content.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def the_event():
+    """The event as the side effect left it (the copy prepare.yml made, then edited)."""
+    types = yaml.safe_load((SCENARIO.parents[1] / "roles/ctfd_content/defaults/main.yml").read_text())[
+        "ctfd_content_challenge_types"]
+    return load_module().load_event(str(EPHEMERAL / "event"), types, ["index"])
+
+
+def test_every_challenge_page_and_setting_of_the_event_reads_back_from_ctfd(host):
+    event, flags = the_event()
+    held = client(host, "dump")
+    assert len(event["challenges"]) == 3 and event["pages"] and event["settings"]
+    files = {f["id"]: f for f in held["files"]}
+    names = [c["name"] for c in held["challenges"]]
+    for challenge in event["challenges"]:
+        assert names.count(challenge["name"]) == 1, f"{challenge['name']} is in CTFd {names.count(challenge['name'])} times"
+        got = next(c for c in held["challenges"] if c["name"] == challenge["name"])
+        for field in ("name", "category", "description", "value", "type", "state"):
+            assert got[field] == challenge[field], (challenge["key"], field, got[field], challenge[field])
+        assert got["max_attempts"] == challenge.get("attempts", 0), challenge["key"]
+        for field, value in challenge["extra"].items():
+            assert got[field] == value, (challenge["key"], field)
+        want_flags = sorted((f["type"], f["data"], c) for f, c in zip(challenge["flags"], flags[challenge["key"]]))
+        assert sorted((f["type"], f["data"] or "", f["content"]) for f in got["_flags"]) == want_flags, challenge["key"]
+        assert sorted(t["value"] for t in got["_tags"]) == sorted(challenge["tags"]), challenge["key"]
+        assert [{"content": h["content"], "title": h["title"] or "", "cost": h["cost"]} for h in got["_hints"]] \
+            == challenge["hints"], challenge["key"]
+        assert sorted((f["location"].split("/")[-1], f["sha1sum"]) for f in got["_files"]) == sorted(
+            (f["name"], f["sha1"]) for f in challenge["files"]), challenge["key"]
+        ids = {c["name"]: c["id"] for c in held["challenges"]}
+        wanted = challenge.get("requirements", {"prerequisites": []})["prerequisites"]
+        assert sorted((got["_requirements"] or {}).get("prerequisites") or []) == sorted(ids[n] for n in wanted)
+    for page in event["pages"]:
+        got = next(p for p in held["pages"] if p["route"] == page["route"])
+        for field in ("title", "content", "format", "draft", "hidden", "auth_required"):
+            assert got[field] == page[field], (page["route"], field)
+    module = load_module()
+    for key, value in event["settings"]["configs"].items():
+        have = held["configs"].get(key)
+        if value is None:
+            assert have in (None, ""), (key, have)
+        else:
+            assert module._config_text(have) == module._config_text(value), (key, have, value)
+    for key, upload in event["settings"]["uploads"].items():
+        location = held["configs"][key]
+        assert [f["sha1sum"] for f in files.values() if f["location"] == location] == [upload["sha1"]], key
+    assert held["configs"]["tos_url"] == "/rules" and held["configs"]["ctf_theme"] == "aiv-beta"
+
+
+def test_a_participant_chats_in_a_synced_challenge_and_submits(host):
+    event, _ = the_event()
+    leak = next(c for c in event["challenges"] if c["key"] == "prompt-leak")
+    played = client(host, f"play '{leak['name']}'")
+    assert played["opened"] == leak["name"] and played["generate_status"] == 200, played
+    assert played["attempt_status"] == 200 and played["attempt"]["message"] == "Submission under review", played
+    player = played["player"]
+    calls = [c for c in vendor_calls() if player in json.dumps(c.get("body"))]
+    assert calls, f"no vendor call carried {player}'s prompt"
+    assert leak["extra"]["preprompt"] in json.dumps(calls[-1]["body"]), "the challenge's preprompt did not arrive"
+
+
 def test_vendor_key_only_in_the_router(host):
     for c in containers(host):
         name = c["Name"].lstrip("/")
