@@ -543,7 +543,7 @@ class Sync:
         self.changes = []   # [{"kind", "key", "fields": [...], "apply": callable}]
         self.diffs = []
         self.orphans = []
-        self.maps = {}
+        self.maps = {}      # {config key: (as stored, callable giving the map after the run)}
 
     # -- reading
     def get(self, path, what):
@@ -644,8 +644,7 @@ class Sync:
                 self.change("page", route, ["hidden"], {"hidden": False}, {"hidden": True},
                             lambda i=have["id"], r=route: self.send("PATCH", f"/pages/{i}", {"hidden": True},
                                                                      f"page {r}"))
-        if set(routes) - set(managed):
-            self.maps[MAP_KEY_PAGES] = sorted(set(managed) | set(routes))
+        self.maps[MAP_KEY_PAGES] = (managed, lambda: sorted(set(managed) | set(routes)))
 
     # -- challenges
     def plan_challenges(self):
@@ -686,7 +685,9 @@ class Sync:
                     self.change("challenge", key, ["state"], {"state": state}, {"state": "hidden"},
                                 lambda i=cid, k=key: self.send("PATCH", f"/challenges/{i}", {"state": "hidden"},
                                                                f"challenge {k}"))
-        self.mapping = mapping
+        # Adopted and new challenges join the key -> id map (new ids are known only once made).
+        self.maps[MAP_KEY_CHALLENGES] = (self.read_map(MAP_KEY_CHALLENGES),
+                                         lambda: dict(mapping, **{k: v for k, v in ids.items() if v is not None}))
 
     def _wanted_fields(self, challenge):
         wanted = {}
@@ -812,26 +813,26 @@ class Sync:
         for flag in old:
             self.send("DELETE", f"/flags/{flag['id']}", None, what + " flags")
         for flag in new:
-            self.send("POST", "/flags", dict(flag, challenge_id=cid, challenge=cid), what + " flags")
+            self.send("POST", "/flags", dict(flag, challenge_id=cid), what + " flags")
 
     def replace_tags(self, cid, old, challenge, what):
         for tag in old:
             self.send("DELETE", f"/tags/{tag['id']}", None, what + " tags")
         for value in challenge["tags"]:
-            self.send("POST", "/tags", {"challenge_id": cid, "challenge": cid, "value": value}, what + " tags")
+            self.send("POST", "/tags", {"challenge_id": cid, "value": value}, what + " tags")
 
     def replace_hints(self, cid, old, challenge, what):
         for index, hint in enumerate(challenge["hints"]):
             if index < len(old):
                 self.send("PATCH", f"/hints/{old[index]['id']}", hint, what + " hints")
             else:
-                self.send("POST", "/hints", dict(hint, challenge_id=cid, challenge=cid), what + " hints")
+                self.send("POST", "/hints", dict(hint, challenge_id=cid), what + " hints")
         for hint in old[len(challenge["hints"]):]:
             self.send("DELETE", f"/hints/{hint['id']}", None, what + " hints")
 
     def replace_files(self, cid, stale, fresh, what):
         for upload in fresh:
-            self.upload(upload, {"type": "challenge", "challenge_id": cid, "challenge": cid}, what)
+            self.upload(upload, {"type": "challenge", "challenge_id": cid}, what)
         for remote in stale:
             self.send("DELETE", f"/files/{remote['id']}", None, what + " files")
 
@@ -852,12 +853,10 @@ class Sync:
             for change in self.changes:
                 change["apply"]()
             self.finish_created()
-            if MAP_KEY_PAGES in self.maps:
-                self.save_map(MAP_KEY_PAGES, self.maps[MAP_KEY_PAGES])
-            # Adopted and new challenges join the key -> id map (bookkeeping, not a change of the event).
-            wanted = dict(self.mapping, **{k: v for k, v in self.ids.items() if v is not None})
-            if wanted != self.read_map(MAP_KEY_CHALLENGES):
-                self.save_map(MAP_KEY_CHALLENGES, wanted)
+            # The maps are bookkeeping, not changes of the event: saved when they differ, never reported.
+            for key, (stored, wanted) in self.maps.items():
+                if wanted() != stored:
+                    self.save_map(key, wanted())
         return {
             "changed": bool(self.changes),
             "changes": [{k: v for k, v in c.items() if k != "apply"} for c in self.changes],

@@ -48,8 +48,9 @@ def challenges_visible():
     return authed()
 
 
-def scores_visible():
-    value = get_config("score_visibility")
+def _visible(config_key):
+    """CTFd's public / private / admins switch of a visibility config (anything else: hidden)."""
+    value = get_config(config_key)
     if value == "public":
         return True
     if value == "private":
@@ -57,17 +58,14 @@ def scores_visible():
     if value == "admins":
         return is_admin()
     return False
+
+
+def scores_visible():
+    return _visible("score_visibility")
 
 
 def accounts_visible():
-    value = get_config("account_visibility")
-    if value == "public":
-        return True
-    if value == "private":
-        return authed()
-    if value == "admins":
-        return is_admin()
-    return False
+    return _visible("account_visibility")
 
 
 def check_challenge_visibility(f):
