@@ -89,6 +89,43 @@ def test_mirror_without_scheme_is_refused_by_preflight(tmp_path):
     assert FIRST_TIER_PLAY not in output
 
 
+@pytest.mark.parametrize(("host_vars", "expected"), [
+    # Today's real CTFd with 2 workers may open 2 x (5 + 20) = 50: no headroom at all.
+    ({"ctfd_workers": 2, "ctfd_db_max_overflow": 20, "ctfd_concurrent_chats": 40, "ctfd_auth_lane": False,
+      "ctfd_db_max_connections": 50}, "ctfd_db_max_connections (50) must be at least that"),
+    # 60 chats cannot fit in 2 x 20 overflow connections.
+    ({"ctfd_workers": 2, "ctfd_db_max_overflow": 20, "ctfd_concurrent_chats": 60},
+     "must carry ctfd_concurrent_chats (60)"),
+    ({"ctfd_db_connections_per_worker": 20}, "ctfd_db_connections_per_worker is no longer read"),
+])
+def test_database_sizing_that_cannot_hold_ctfds_pools_is_refused(tmp_path, host_vars, expected):
+    """ctfd's preflight (the one the validation play runs) on this machine, with the sizing given."""
+    result = ctfd_preflight(tmp_path, host_vars)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert expected in output, output[-3000:]
+
+
+def test_default_database_sizing_passes_for_any_worker_count(tmp_path):
+    for workers in (1, 2, 3, 8):
+        result = ctfd_preflight(tmp_path, {"ctfd_workers": workers})
+        assert result.returncode == 0, result.stdout[-3000:]
+
+
+def ctfd_preflight(tmp_path, host_vars):
+    playbook = tmp_path / "sizing.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "ctfd's preflight", "hosts": "all", "gather_facts": False,
+        "tasks": [{"name": "Preflight of ctfd", "ansible.builtin.include_role": {"name": "ctfd", "tasks_from": "preflight"}}]}]))
+    inventory_path = tmp_path / "hosts.yml"
+    inventory_path.write_text(yaml.safe_dump({"all": {"hosts": {"grt-test-controller": controller_host(host_vars)}}}))
+    bin_dir = pathlib.Path(sys.executable).parent
+    result = subprocess.run([str(bin_dir / "ansible-playbook"), str(playbook), "-i", str(inventory_path)],
+                            cwd=ROOT, capture_output=True, text=True, timeout=300,
+                            env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_ROLES_PATH=str(ROOT / "roles")))
+    return result
+
+
 def test_a_refused_argument_never_prints_the_vaulted_secrets(tmp_path):
     """A failed argument check prints the role's specs with their defaults templated:
     the secrets' options default to '' and fall back to the vault only inside the roles."""

@@ -12,6 +12,8 @@ through the front proxy (https://127.0.0.1 by default), stdlib only.
   play NAME as a new participant: see challenge NAME, chat in it (POST /generate) and submit the chat
   guess NAME TEXT   as a new participant: submit TEXT as the flag of challenge NAME
   submissions NAME  as admin: the submissions of challenge NAME
+  storm N NAME      N new participants at once from this one address: register, then all chat in
+                    challenge NAME at once while browsing; every status seen, the registrations' seconds
 
 Prints one JSON object.
 """
@@ -21,6 +23,7 @@ import json
 import re
 import ssl
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -235,11 +238,63 @@ def submissions(settings, name):
     return {"challenge_id": cid, "submissions": data(browser, f"/api/v1/submissions?challenge_id={cid}")}
 
 
+def storm(settings, count, name):
+    """N registrations at once from this one address (the door queues CTFd's 429s), then all N
+    chat at once while they browse: every status seen, and each registration's seconds."""
+    count = int(count)
+    statuses, seconds, lock = [], [], threading.Lock()
+    cid = find(admin(settings), name)
+    assert cid is not None, f"no challenge {name}"
+    registered, chatting = threading.Barrier(count), threading.Barrier(count)
+
+    def record(*seen):
+        with lock:
+            statuses.append(list(seen))
+
+    def browse(browser):
+        for path in ("/", "/challenges", "/api/v1/challenges", "/api/v1/users/me"):
+            record(path, browser.call("GET", path, headers={"Accept": "application/json"}, timeout=120)[0])
+
+    def one():
+        browser = Browser(settings["url"])
+        player = "storm-" + uuid.uuid4().hex[:8]
+        try:
+            fields = {"name": player, "email": f"{player}@example.org", "password": uuid.uuid4().hex,
+                      "nonce": browser.page_nonce("/register")}
+            registered.wait(timeout=300)
+            began = time.monotonic()
+            status, _, _ = browser.call("POST", "/register", urllib.parse.urlencode(fields).encode(),
+                                        {"Content-Type": "application/x-www-form-urlencoded"}, timeout=120)
+            with lock:
+                seconds.append(round(time.monotonic() - began, 2))
+            record("/register", status)
+        except Exception as error:  # noqa: BLE001 - reported, never swallowed
+            record("error", repr(error))
+        try:
+            chatting.wait(timeout=300)
+            pages = threading.Thread(target=browse, args=(browser,))
+            pages.start()
+            body = json.dumps({"challenge_id": cid, "prompt": f"storm from {player}"}).encode()
+            record("/generate", browser.call("POST", "/generate", body, {"Content-Type": "application/json"},
+                                             timeout=120)[0])
+            pages.join()
+        except Exception as error:  # noqa: BLE001 - reported, never swallowed
+            record("error", repr(error))
+
+    threads = [threading.Thread(target=one) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return {"statuses": statuses, "register_seconds": sorted(seconds)}
+
+
 def main():
     with open(SETTINGS, encoding="utf-8") as stream:
         settings = json.load(stream)
     command = {"write": write, "check": check, "events": events, "generate": generate, "request": request,
-               "dump": dump, "play": play, "guess": guess, "submissions": submissions}[sys.argv[1]]
+               "dump": dump, "play": play, "guess": guess, "submissions": submissions,
+               "storm": storm}[sys.argv[1]]
     print(json.dumps(command(settings, *sys.argv[2:])))
 
 

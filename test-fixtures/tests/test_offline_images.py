@@ -534,6 +534,10 @@ def test_nginx_config_test_and_layout():
     version = docker("run", "--rm", NGINX_IMAGE, "nginx", "-V").stderr
     assert "nginx/1.26." in version
     assert "--with-http_ssl_module" in version
+    # njs as the official image ships it: in /etc/nginx/modules, not loaded until asked for.
+    assert "load_module" not in dump
+    js = docker("run", "--rm", NGINX_IMAGE, "nginx", "-g", "load_module /etc/nginx/modules/ngx_http_js_module.so;", "-t")
+    assert "test is successful" in js.stderr
 
 
 def test_nginx_serves_welcome_page_and_logs_to_stdout(nginx):

@@ -36,6 +36,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -267,7 +268,7 @@ def stack(request, repos, tmp_path_factory) -> dict:
         path.chmod(0o755 if path.is_dir() else 0o644)
 
     net = res.network("net")
-    db = res.run("mariadb", MARIADB_IMAGE, "--character-set-server=utf8mb4",
+    db = res.run("mariadb", MARIADB_IMAGE, "--character-set-server=utf8mb4", "--skip-name-resolve",
                  "--collation-server=utf8mb4_unicode_ci", opts=(
                      "--network", net, "-e", "MARIADB_ROOT_PASSWORD=" + DB_PASSWORD, "-e", "MARIADB_DATABASE=ctfd",
                      "-e", "MARIADB_USER=ctfd", "-e", "MARIADB_PASSWORD=" + DB_PASSWORD,
@@ -296,7 +297,9 @@ def stack(request, repos, tmp_path_factory) -> dict:
     base = f"http://127.0.0.1:{host_port(ctfd, 8000)}"
     wait_until(lambda: Client(base).get("/healthcheck").status == 200 if is_running(ctfd) else False,
                "CTFd /healthcheck", container=ctfd)
-    return {"res": res, "net": net, "image": image, "db": db, "cache": cache, "vendor": vendor,
+    ctfd_ip = docker("inspect", "-f", f"{{{{(index .NetworkSettings.Networks \"{net}\").IPAddress}}}}",
+                     ctfd).stdout.strip()
+    return {"res": res, "net": net, "image": image, "db": db, "cache": cache, "vendor": vendor, "ctfd_ip": ctfd_ip,
             "router": router, "ctfd": ctfd, "base": base, "router_url": router_url,
             "vendor_url": vendor_url, "env": ctfd_env}
 
@@ -713,6 +716,49 @@ def test_generate_works_once_the_check_is_fixed(stack, challenge_id, player):
     calls = http_json("GET", stack["vendor_url"] + "/_calls")
     assert [m["content"] for m in calls[-1]["body"]["messages"]] == [
         "You are careful.", "after the fix", "fake-vendor reply to: after the fix", "second turn"]
+
+
+def mariadb_root(stack: dict, sql: str) -> str:
+    return docker("exec", "-e", f"MYSQL_PWD={DB_PASSWORD}", stack["db"], "mariadb", "-uroot", "-B", "-N",
+                  "-e", sql).stdout.strip()
+
+
+def test_passwords_hashed_as_ctfd(stack, admin, player):
+    """passlib's bcrypt_sha256 at cost 12, as CTFd/utils/crypto (the cost a registration storm pays)."""
+    stored = mariadb_root(stack, "SELECT password FROM ctfd.users ORDER BY id").split("\n")
+    assert len(stored) >= 2
+    for value in stored:
+        assert re.fullmatch(r"\$bcrypt-sha256\$v=2,t=2b,r=12\$[./A-Za-z0-9]{22}\$[./A-Za-z0-9]{31}", value), value
+
+
+def test_database_pool_per_worker_as_ctfd(stack, admin, challenge_id):
+    """Each worker keeps up to 5 connections open between requests and opens more (overflow) under
+    load; a database that refuses them (1040) turns ordinary requests into 500s, as with the real CTFd."""
+    def chat(i):
+        return admin.api("POST", "/generate", {"challenge_id": challenge_id, "prompt": f"pool {i}"}).status
+
+    def ctfd_connections():
+        return int(mariadb_root(stack, f"SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                       f"WHERE USER='ctfd' AND HOST LIKE '{stack['ctfd_ip']}:%'"))
+
+    http_json("PUT", stack["vendor_url"] + "/_config", {"delay": 1})  # a chat holds its connection 1 s
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            assert list(pool.map(chat, range(12))) == [200] * 12
+        kept = ctfd_connections()
+        assert 1 <= kept <= 2 * 5, kept  # 2 workers x pool size 5 stay open; the overflow was closed
+        others = int(mariadb_root(stack, "SELECT COUNT(*) FROM information_schema.PROCESSLIST "
+                                         "WHERE USER<>'system user'")) - 1
+        mariadb_root(stack, f"SET GLOBAL max_connections={max(others, 10)}")
+        with ThreadPoolExecutor(24) as pool:
+            statuses = list(pool.map(chat, range(24)))
+        assert 500 in statuses and 200 in statuses, statuses
+        assert "1040" in logs(stack["ctfd"]) and "Too many connections" in logs(stack["ctfd"])
+    finally:
+        mariadb_root(stack, "SET GLOBAL max_connections=151")
+        http_json("PUT", stack["vendor_url"] + "/_config", {"delay": 0})
+    with ThreadPoolExecutor(12) as pool:
+        assert list(pool.map(chat, range(12))) == [200] * 12
 
 
 # --------------------------------------------------------------------------

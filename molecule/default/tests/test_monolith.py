@@ -8,6 +8,7 @@ import json
 import os
 import pathlib
 import re
+import shlex
 import subprocess
 import urllib.request
 import uuid
@@ -52,7 +53,7 @@ def containers(host):
 
 def all_healthy(host):
     found = containers(host)
-    return len(found) >= 6 and all(
+    return len(found) >= 7 and all(
         c["State"]["Running"] and c["State"].get("Health", {}).get("Status") == "healthy" for c in found)
 
 
@@ -78,8 +79,8 @@ def test_no_secret_in_any_playbook_output(host):
 def test_every_container_runs_healthy_with_a_restart_policy(host):
     found = containers(host)
     names = sorted(c["Name"].lstrip("/") for c in found)
-    assert {CTFD, "grt-ctfd-db", "grt-ctfd-cache"} <= set(names), names
-    assert len(found) >= 6, f"expected CTFd, DB, cache, router, router Redis, front proxy: {names}"
+    assert {CTFD, f"{CTFD}-auth", "grt-ctfd-db", "grt-ctfd-cache"} <= set(names), names
+    assert len(found) >= 7, f"expected CTFd, its auth lane, DB, cache, router, router Redis, front proxy: {names}"
     for c in found:
         name = c["Name"].lstrip("/")
         assert c["State"]["Running"], name
@@ -233,6 +234,44 @@ def test_a_participant_chats_in_a_synced_challenge_and_submits(host):
     calls = [c for c in vendor_calls() if player in json.dumps(c.get("body"))]
     assert calls, f"no vendor call carried {player}'s prompt"
     assert leak["extra"]["preprompt"] in json.dumps(calls[-1]["body"]), "the challenge's preprompt did not arrive"
+
+
+def vendor_config(update):
+    request = urllib.request.Request(FIXTURES["grt_test_vendor_url"] + "/_config", data=json.dumps(update).encode(),
+                                     method="PUT", headers={"Content-Type": "application/json"})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
+def db_status(host, name):
+    """A global status or variable of CTFd's MariaDB, asked as root inside its container."""
+    table = "GLOBAL_VARIABLES" if name == "max_connections" else "GLOBAL_STATUS"
+    sql = f"SELECT VARIABLE_VALUE FROM information_schema.{table} WHERE VARIABLE_NAME='{name.upper()}'"
+    script = f'MYSQL_PWD="$MARIADB_ROOT_PASSWORD" mariadb -uroot -N -B -e {shlex.quote(sql)}'
+    return int(run_ok(host, f"docker exec {CTFD}-db sh -c {shlex.quote(script)}").strip())
+
+
+STORM = 40
+
+
+def test_a_storm_from_one_address_gets_no_5xx_and_the_database_keeps_headroom(host):
+    """40 participants behind one address register at once (CTFd lets one address make 10 per 5 s: the
+    door queues the rest), then all chat at once, each chat holding a database connection 3 s, while they
+    browse. Nothing answers 5xx, every registration succeeds, MariaDB never reaches max_connections."""
+    event, _ = the_event()
+    leak = next(c for c in event["challenges"] if c["key"] == "prompt-leak")
+    vendor_config({"delay": 3})
+    try:
+        result = client(host, f"storm {STORM} '{leak['name']}'")
+    finally:
+        vendor_config({"delay": 0})
+    statuses = result["statuses"]
+    failed = [s for s in statuses if s[0] == "error" or s[1] >= 500]
+    assert not failed, f"{len(failed)} failed of {len(statuses)}: {failed[:10]}"
+    assert sorted(s[1] for s in statuses if s[0] == "/register") == [302] * STORM, statuses
+    assert sorted(s[1] for s in statuses if s[0] == "/generate") == [200] * STORM, statuses
+    used, limit = db_status(host, "max_used_connections"), db_status(host, "max_connections")
+    assert used < limit, f"MariaDB used {used} of max_connections {limit}"
 
 
 def test_vendor_key_only_in_the_router(host):

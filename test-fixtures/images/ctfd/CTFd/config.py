@@ -68,6 +68,9 @@ class Config:
     # Like CTFd: any non-empty value enables ProxyFix (even "false"); a
     # comma-separated list gives x_for,x_proto,x_host,x_port,x_prefix.
     REVERSE_PROXY = _env("REVERSE_PROXY", False)
+    # CTFd's engine options (config.ini [optional], empty -> environment).
+    SQLALCHEMY_MAX_OVERFLOW = int(_env("SQLALCHEMY_MAX_OVERFLOW", 20))
+    SQLALCHEMY_POOL_PRE_PING = _bool(_env("SQLALCHEMY_POOL_PRE_PING"), True)
     TRUSTED_HOSTS = [h.strip() for h in _env("TRUSTED_HOSTS", "").split(",") if h.strip()] or None
     SERVER_SENT_EVENTS = _bool(_env("SERVER_SENT_EVENTS"), True)
     THEME_FALLBACK = _bool(_env("THEME_FALLBACK"), True)

@@ -4,11 +4,21 @@
     db.execute(sql, args) -> lastrowid      db.fetchone(sql, args) -> Row | None
     db.fetchall(sql, args) -> [Row]         db.create_tables(*ddl)
 (Row is a dict that also allows attribute access.)
-One autocommitting connection per request (per app context), closed when
-the context ends. Table names and columns follow CTFd's (config, users,
+A request (app context) checks one autocommitting connection out of its
+worker process's pool at its first query and gives it back when the context
+ends, as CTFd's SQLAlchemy engine does: pool size 5 (SQLAlchemy's default; CTFd
+does not set it), up to SQLALCHEMY_MAX_OVERFLOW (default 20) more, so at most
+25 connections per worker process; beyond that a request waits up to 30 s
+(pool_timeout) and then fails (500), and a refused connect (MariaDB 1040 "Too
+many connections") fails the request (500) too. SQLALCHEMY_POOL_PRE_PING
+(default on) checks an idle connection before handing it out. Table names and columns follow CTFd's (config, users,
 pages, files, tokens, challenges, flags, tags, hints, submissions, solves);
 JSON columns (requirements) are stored as JSON text.
 """
+import os
+import threading
+import time
+
 import pymysql
 import pymysql.cursors
 from flask import current_app, g
@@ -160,20 +170,90 @@ def connect(database=True):
                            cursorclass=RowCursor, **params)
 
 
+class Pool:
+    """SQLAlchemy's QueuePool, as far as CTFd's load shows it. One per worker
+    process (gunicorn's gevent worker patches threading, so waiting yields)."""
+
+    SIZE = 5
+    TIMEOUT = 30
+
+    def __init__(self, max_overflow, pre_ping):
+        self.max_overflow = max_overflow
+        self.pre_ping = pre_ping
+        self.idle = []
+        self.open = 0
+        self.ready = threading.Condition()
+
+    def checkout(self):
+        deadline = time.monotonic() + self.TIMEOUT
+        with self.ready:
+            while not self.idle and self.open >= self.SIZE + self.max_overflow:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise RuntimeError(
+                        f"QueuePool limit of size {self.SIZE} overflow {self.max_overflow} reached, "
+                        f"connection timed out, timeout {self.TIMEOUT}")
+                self.ready.wait(left)
+            conn = self.idle.pop() if self.idle else None
+            if conn is None:
+                self.open += 1
+        if conn is not None and self.pre_ping:
+            try:
+                conn.ping(reconnect=False)
+            except Exception:  # noqa: BLE001 - a dead idle connection is replaced
+                self._discard(conn)
+                return self.checkout()
+        if conn is None:
+            try:
+                conn = connect()
+            except Exception:
+                with self.ready:
+                    self.open -= 1
+                    self.ready.notify()
+                raise
+        return conn
+
+    def checkin(self, conn, broken=False):
+        if broken or len(self.idle) >= self.SIZE:
+            self._discard(conn)
+            return
+        with self.ready:
+            self.idle.append(conn)
+            self.ready.notify()
+
+    def _discard(self, conn):
+        try:
+            conn.close()
+        except Exception:  # noqa: BLE001 - closing a dead connection
+            pass
+        with self.ready:
+            self.open -= 1
+            self.ready.notify()
+
+
+_pools = {}
+
+
+def pool():
+    key = os.getpid()
+    if key not in _pools:
+        _pools.clear()  # a forked child never uses its parent's connections
+        _pools[key] = Pool(current_app.config["SQLALCHEMY_MAX_OVERFLOW"],
+                           current_app.config["SQLALCHEMY_POOL_PRE_PING"])
+    return _pools[key]
+
+
 class Database:
     def _conn(self):
         conn = g.get("_standin_db")
         if conn is None:
-            conn = g._standin_db = connect()
+            conn = g._standin_db = pool().checkout()
         return conn
 
-    def close(self, _exc=None):
+    def close(self, exc=None):
         conn = g.pop("_standin_db", None)
         if conn is not None:
-            try:
-                conn.close()
-            except Exception:  # noqa: BLE001 - closing a dead connection
-                pass
+            pool().checkin(conn, broken=isinstance(exc, pymysql.err.Error))
 
     def execute(self, sql, args=None):
         with self._conn().cursor() as cur:
