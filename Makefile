@@ -54,9 +54,14 @@ test: lint test-env test-unit ## Everything CI runs: lint, fixture tests, every 
 molecule-%: test-env ## One Molecule scenario, e.g. make molecule-docker_host (the monolith: molecule-default)
 	molecule test -s $*
 
-bench: test-env ## Benchmark the split layout's proxy pair (not in `make test`); results in bench/results/
+# Benchmarks `make bench` runs: split (the proxy pair), doors (a crowd arriving at the monolith).
+BENCH ?= split doors
+
+bench: test-env ## Benchmarks, not in `make test` (BENCH=split|doors, BENCH_ARGS=...); results in bench/results/
 	pip install --quiet -r requirements-bench.txt
-	bench/split.sh $(BENCH_ARGS)
+	for bench in $(BENCH); do
+	  bench/$$bench.sh $(BENCH_ARGS)
+	done
 
 vault: deps ## Create the vaulted secrets and .vault-pass if absent (never overwrites)
 	tools/vault-init.sh

@@ -29,7 +29,7 @@ class FakeCtfd:
         self.calls = []
         self.types = {t: {"id": t, "name": t} for t in types}
         self.tables = {"challenges": {}, "flags": {}, "tags": {}, "hints": {}, "files": {}, "pages": {},
-                       "configs": {}, "submissions": {}}
+                       "configs": {}, "submissions": {}, "users": {}}
         self.next_id = 1
 
     def _new(self, table, row):
@@ -96,6 +96,16 @@ class FakeCtfd:
             if method == "PATCH":
                 row.update(body)
             return ok(dict(row))
+        if parts == ["users"] and method == "GET":  # CTFd: 50 a page, names without emails
+            page = int(query.split("page=")[1]) if "page=" in query else 1
+            users = sorted(t["users"].values(), key=lambda u: u["id"])
+            more = len(users) > page * 50
+            return 200, {"success": True, "meta": {"pagination": {"next": page + 1 if more else None}},
+                         "data": [{"id": u["id"], "name": u["name"]} for u in users[(page - 1) * 50:page * 50]]}
+        if parts == ["users"] and method == "POST":
+            if any(u["email"] == body["email"] for u in t["users"].values()):
+                return 400, {"success": False, "errors": {"email": ["Email address has already been used"]}}
+            return ok(self._new("users", dict(body)))
         if parts == ["configs"] and method == "GET":
             return ok([{"key": k, "value": v} for k, v in t["configs"].items()])
         if parts == ["configs"] and method == "PATCH":
@@ -119,7 +129,7 @@ def event_copy(tmp_path):
     return target
 
 
-def sync(path, ctfd, check_mode=False, prune="keep"):
+def sync(path, ctfd, check_mode=False, prune="keep", passwords=None):
     """What the role does: read and check everything, then sync (files staged where they are)."""
     event, flags = module.load_event(str(path), TYPES, ["index"])
     stage = path.parent / "stage"
@@ -127,7 +137,7 @@ def sync(path, ctfd, check_mode=False, prune="keep"):
             (event["settings"] or {}).get("uploads", {}).values()):
         (stage / item["sha1"]).mkdir(parents=True, exist_ok=True)
         shutil.copy(item["src"], stage / item["sha1"] / item["name"])
-    return module.Sync(ctfd, json.loads(json.dumps(event)), flags, str(stage), prune).run(check_mode)
+    return module.Sync(ctfd, json.loads(json.dumps(event)), flags, str(stage), prune, passwords).run(check_mode)
 
 
 def edit(path, relative, change):
@@ -182,6 +192,12 @@ BAD_INPUTS = {
     "code of conduct page missing": ("settings.yml", lambda t: t.replace("code_of_conduct: rules",
                                                                          "code_of_conduct: conduct"),
                                      "settings.yml", "field 'code_of_conduct': no page in pages/ has route"),
+    "participant without email": ("participants.csv", lambda t: t.replace("laptop-02@grt.example", ""),
+                                  "participants.csv: line 3", "field 'email' must be an email address"),
+    "participant named twice": ("participants.csv", lambda t: t.replace("laptop-03,", "LAPTOP-01,"),
+                                "participants.csv: line 4", "field 'name': 'LAPTOP-01' is also on line 2"),
+    "participants with teams": ("participants.csv", lambda t: t.replace("name,email", "name,email,team"),
+                                "participants.csv", "column 'team': teams are not imported"),
 }
 
 
@@ -306,3 +322,41 @@ def test_a_failing_new_challenge_is_left_hidden(tmp_path):
     with pytest.raises(module.CtfdError, match="challenge model-card .*hints.*refused"):
         sync(path, ctfd)
     assert all(c["state"] == "hidden" for c in ctfd.tables["challenges"].values())
+
+
+# ---------------------------------------------------------------- participants
+
+
+def test_participants_are_created_once_and_an_existing_account_is_left_alone(tmp_path):
+    path, ctfd = event_copy(tmp_path), FakeCtfd()
+    ctfd._new("users", {"name": "laptop-02", "email": "laptop-02@grt.example", "password": "changed-by-owner"})
+    first = sync(path, ctfd, passwords={"laptop-01": "p1" * 8, "laptop-03": "p3" * 8})
+    made = [c for c in first["changes"] if c["kind"] == "participant"]
+    assert [c["key"] for c in made] == ["laptop-01", "laptop-03"]
+    users = {u["name"]: u for u in ctfd.tables["users"].values()}
+    assert users["laptop-01"]["password"] == "p1" * 8 and users["laptop-01"]["verified"] is True
+    assert users["laptop-02"]["password"] == "changed-by-owner"
+    assert not any("p1" * 8 in json.dumps(d) for d in first["diff"]), "a password in the diff"
+    ctfd.calls.clear()
+    assert not sync(path, ctfd)["changed"] and ctfd.writes() == []
+
+
+def test_a_participant_whose_email_is_taken_stops_the_run_naming_them(tmp_path):
+    path, ctfd = event_copy(tmp_path), FakeCtfd()
+    ctfd._new("users", {"name": "someone-else", "email": "laptop-03@grt.example"})
+    with pytest.raises(module.CtfdError, match="participant laptop-03: POST /users answered 400.*already been used"):
+        sync(path, ctfd)
+
+
+def test_passwords_are_generated_once_kept_0600_and_given_ones_win(tmp_path):
+    file = tmp_path / "participant-passwords.csv"
+    names = ["laptop-01", "laptop-02"]
+    checked, changed = module.participant_passwords(str(file), names, {}, check_mode=True)
+    assert changed and not file.exists(), "check mode wrote the password file"
+    first, changed = module.participant_passwords(str(file), names, {}, check_mode=False)
+    assert changed and oct(file.stat().st_mode & 0o777) == "0o600"
+    assert len(set(first.values())) == 2 and all(len(p) == 16 for p in first.values())
+    again, changed = module.participant_passwords(str(file), names, {}, check_mode=False)
+    assert again == first and not changed
+    given, _ = module.participant_passwords(str(file), names, {"laptop-02": "from-the-vault"}, check_mode=False)
+    assert given == {"laptop-01": first["laptop-01"], "laptop-02": "from-the-vault"}

@@ -12,6 +12,7 @@ through the front proxy (https://127.0.0.1 by default), stdlib only.
   play NAME as a new participant: see challenge NAME, chat in it (POST /generate) and submit the chat
   guess NAME TEXT   as a new participant: submit TEXT as the flag of challenge NAME
   submissions NAME  as admin: the submissions of challenge NAME
+  login NAME PASSWORD   log in as NAME: the status and who /api/v1/users/me says we are
   storm N NAME      N new participants at once from this one address: register, then all chat in
                     challenge NAME at once while browsing; every status seen, the registrations' seconds
 
@@ -238,6 +239,14 @@ def submissions(settings, name):
     return {"challenge_id": cid, "submissions": data(browser, f"/api/v1/submissions?challenge_id={cid}")}
 
 
+def login(settings, name, password):
+    browser = Browser(settings["url"])
+    status, _, _ = browser.form("/login", {"name": name, "password": password})
+    me_status, _, raw = browser.call("GET", "/api/v1/users/me", headers={"Accept": "application/json"})
+    me = json.loads(raw or b"{}").get("data", {}) if me_status == 200 else {}
+    return {"status": status, "me": me.get("name")}
+
+
 def storm(settings, count, name):
     """N registrations at once from this one address (the door queues CTFd's 429s), then all N
     chat at once while they browse: every status seen, and each registration's seconds."""
@@ -294,7 +303,7 @@ def main():
         settings = json.load(stream)
     command = {"write": write, "check": check, "events": events, "generate": generate, "request": request,
                "dump": dump, "play": play, "guess": guess, "submissions": submissions,
-               "storm": storm}[sys.argv[1]]
+               "storm": storm, "login": login}[sys.argv[1]]
     print(json.dumps(command(settings, *sys.argv[2:])))
 
 

@@ -718,6 +718,29 @@ def test_generate_works_once_the_check_is_fixed(stack, challenge_id, player):
         "You are careful.", "after the fix", "fake-vendor reply to: after the fix", "second turn"]
 
 
+def test_users_api_as_ctfd(stack, admin):
+    nonce = admin.get("/admin/pages").nonce()
+    made = admin.api("POST", "/api/v1/users", {"name": "laptop-x", "email": "laptop-x@example.org",
+                                               "password": "pw-laptop-x", "verified": True}, nonce=nonce)
+    assert made.status == 200, made.text[:500]
+    data = made.json()["data"]
+    assert data["name"] == "laptop-x" and data["email"] == "laptop-x@example.org" and data["verified"] is True
+    assert "password" not in data
+    again = admin.api("POST", "/api/v1/users", {"name": "laptop-x", "email": "laptop-x@example.org",
+                                                "password": "x"}, nonce=nonce)
+    assert again.status == 400 and again.json()["errors"] == {
+        "name": ["User name has already been taken"], "email": ["Email address has already been used"]}
+    listed = admin.api("GET", "/api/v1/users?view=admin&field=name&q=laptop-x").json()
+    assert [u["name"] for u in listed["data"]] == ["laptop-x"] and "email" not in listed["data"][0]
+    assert listed["meta"]["pagination"]["next"] is None
+    # The account logs in with its password, like one registered through the form.
+    c = Client(stack["base"])
+    ok = c.form("/login", {"name": "laptop-x", "password": "pw-laptop-x", "nonce": c.get("/login").nonce()})
+    assert ok.status == 302
+    assert Client(stack["base"]).api("POST", "/api/v1/users", {"name": "n", "email": "n@example.org"}).status in (
+        302, 403)
+
+
 def mariadb_root(stack: dict, sql: str) -> str:
     return docker("exec", "-e", f"MYSQL_PWD={DB_PASSWORD}", stack["db"], "mariadb", "-uroot", "-B", "-N",
                   "-e", sql).stdout.strip()

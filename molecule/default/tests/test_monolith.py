@@ -236,6 +236,17 @@ def test_a_participant_chats_in_a_synced_challenge_and_submits(host):
     assert leak["extra"]["preprompt"] in json.dumps(calls[-1]["body"]), "the challenge's preprompt did not arrive"
 
 
+def test_pre_provisioned_participants_log_in_with_the_passwords_kept_on_the_controller(host):
+    event, _ = the_event()
+    kept = EPHEMERAL / "inventory" / "participant-passwords.csv"
+    assert oct(kept.stat().st_mode & 0o777) == "0o600"
+    passwords = dict(line.split(",", 1) for line in kept.read_text().splitlines()[1:])
+    assert sorted(passwords) == sorted(p["name"] for p in event["participants"]) and event["participants"]
+    for person in event["participants"]:
+        answer = client(host, f"login {shlex.quote(person['name'])} {shlex.quote(passwords[person['name']])}")
+        assert answer == {"status": 302, "me": person["name"]}, answer
+
+
 def vendor_config(update):
     request = urllib.request.Request(FIXTURES["grt_test_vendor_url"] + "/_config", data=json.dumps(update).encode(),
                                      method="PUT", headers={"Content-Type": "application/json"})

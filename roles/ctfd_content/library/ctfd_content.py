@@ -26,6 +26,10 @@ Reconciliation (README "The event as code" documents it for operators):
   hidden (prune ``hide``); never deleted, so solves and submissions stay.
 - Attachments are uploaded once per content (CTFd's sha1sum); a changed file
   replaces the old upload.
+- Participants (``participants.csv``: name, email) are matched by name: a
+  missing one is created through CTFd's admin API with the password the role
+  keeps for it on the controller; an existing account is never changed or
+  removed (its owner may have changed the password).
 - ``state`` is applied only when challenge.yml sets it: a new challenge without
   it is created visible (ctfcli's default), an existing one keeps the state an
   admin gave it. New challenges stay hidden until all their parts are in.
@@ -33,6 +37,7 @@ Reconciliation (README "The event as code" documents it for operators):
 
 from __future__ import annotations
 
+import csv
 import datetime
 import hashlib
 import http.cookiejar
@@ -53,12 +58,14 @@ description:
   - Supports check mode and diff mode; a run that changes nothing reports C(changed=false).
 options:
   mode:
-    description: C(validate) on the controller, C(sync) on the CTFd host.
+    description:
+      - C(validate) and C(passwords) on the controller, C(sync) on the CTFd host.
+      - C(passwords) keeps the participants' passwords in the 0600 file C(path) (name,password).
     type: str
     required: true
-    choices: [validate, sync]
+    choices: [validate, passwords, sync]
   path:
-    description: The content directory (validate).
+    description: The content directory (validate), the participants' password file (passwords).
     type: path
   challenge_types:
     description: Challenge types CTFd offers and the C(extra) fields of each, as C({type: {field: kind}}).
@@ -92,6 +99,15 @@ options:
     type: str
     default: keep
     choices: [keep, hide]
+  names:
+    description: The participants' names (passwords).
+    type: list
+    elements: str
+    default: []
+  passwords:
+    description: Passwords by participant name - given ones (passwords), the ones to create accounts with (sync).
+    type: dict
+    default: {}
 """
 
 RETURN = r"""
@@ -111,6 +127,10 @@ orphans:
   description: Challenges and pages CTFd has from earlier runs whose files are gone.
   type: list
   returned: mode=sync
+passwords:
+  description: Each participant's password (passwords; register the result with no_log).
+  type: dict
+  returned: mode=passwords
 """
 
 MAP_KEY_CHALLENGES = "grt_content_challenges"
@@ -390,6 +410,44 @@ def _load_settings(path, base, routes):
     return {"file": path, "configs": configs, "uploads": uploads}
 
 
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+def _load_participants(path):
+    """participants.csv: a header line with name and email (team is refused: CTFd's teams mode is not
+    managed here), one participant a line."""
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = list(csv.reader(handle))
+    if not rows:
+        raise ContentError(f"{path}: empty; the first line names the columns: name,email")
+    header = [h.strip().lower() for h in rows[0]]
+    if "team" in header:
+        raise ContentError(f"{path}: column 'team': teams are not imported (CTFd's user mode only); "
+                           "remove the column")
+    unknown = sorted(set(header) - {"name", "email"})
+    if unknown or "name" not in header or "email" not in header:
+        raise ContentError(f"{path}: line 1: the columns must be name,email (got {','.join(header)})")
+    participants, names, emails = [], {}, {}
+    for number, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(row) != len(header):
+            raise ContentError(f"{path}: line {number}: {len(row)} fields where the header has {len(header)}")
+        entry = {h: cell.strip() for h, cell in zip(header, row)}
+        where = f"{path}: line {number}"
+        if not entry["name"] or len(entry["name"]) > 128 or EMAIL.match(entry["name"]):
+            raise ContentError(f"{where}: field 'name' must be 1-128 characters and not an email address")
+        if not EMAIL.match(entry["email"]) or len(entry["email"]) > 128:
+            raise ContentError(f"{where}: field 'email' must be an email address, not {entry['email']!r}")
+        for field, seen in (("name", names), ("email", emails)):
+            value = entry[field].lower()
+            if value in seen:
+                raise ContentError(f"{where}: field '{field}': {entry[field]!r} is also on line {seen[value]}")
+            seen[value] = number
+        participants.append({"name": entry["name"], "email": entry["email"]})
+    return participants
+
+
 def load_event(path, challenge_types=None, reserved_routes=()):
     """Read and check the whole content directory; raise ContentError on the first bad input."""
     types = dict(DEFAULT_TYPES, **(challenge_types or {}))
@@ -430,7 +488,45 @@ def load_event(path, challenge_types=None, reserved_routes=()):
         pages.append(page)
     settings_file = os.path.join(path, "settings.yml")
     settings = _load_settings(settings_file, path, routes) if os.path.isfile(settings_file) else None
-    return {"challenges": challenges, "pages": pages, "settings": settings}, secrets
+    people = os.path.join(path, "participants.csv")
+    participants = _load_participants(people) if os.path.isfile(people) else []
+    return {"challenges": challenges, "pages": pages, "settings": settings, "participants": participants}, secrets
+
+
+PASSWORD_ALPHABET = "abcdefghijkmnpqrstuvwxyzACDEFGHJKLMNPQRTUVWXYZ2345679"
+
+
+def participant_passwords(path, names, given, check_mode):
+    """The password of each participant: given (vault) first, else the one kept in `path` (name,password;
+    0600), else a new one, added to `path` (not in check mode). Returns (passwords, changed)."""
+    import secrets as random
+
+    kept = {}
+    if os.path.isfile(path):
+        with open(path, newline="", encoding="utf-8") as handle:
+            kept = {row[0]: row[1] for row in list(csv.reader(handle))[1:] if len(row) >= 2}
+    passwords, new = {}, False
+    for name in names:
+        if name in given:
+            passwords[name] = given[name]
+        elif name in kept:
+            passwords[name] = kept[name]
+        else:
+            passwords[name] = kept[name] = "".join(random.choice(PASSWORD_ALPHABET) for _ in range(16))
+            new = True
+    if new and not check_mode:
+        directory = os.path.dirname(os.path.abspath(path))
+        temporary = os.path.join(directory, f".{os.path.basename(path)}.{uuid.uuid4().hex}")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["name", "password"])
+            writer.writerows(sorted(kept.items()))
+        os.replace(temporary, path)
+    elif os.path.isfile(path) and os.stat(path).st_mode & 0o077 and not check_mode:
+        os.chmod(path, 0o600)
+        new = True
+    return passwords, new
 
 
 # ---------------------------------------------------------------- CTFd client
@@ -534,8 +630,9 @@ def _config_text(value):
 class Sync:
     """Reads CTFd, plans every change against the event, then applies them."""
 
-    def __init__(self, ctfd, event, flags, files_dir, prune="keep"):
+    def __init__(self, ctfd, event, flags, files_dir, prune="keep", passwords=None):
         self.ctfd = ctfd
+        self.passwords = passwords or {}
         self.event = event
         self.flags = flags
         self.files_dir = files_dir
@@ -841,6 +938,27 @@ class Sync:
         self.send("PATCH", f"/challenges/{cid}", {"requirements": {
             "prerequisites": ids, "anonymize": challenge["requirements"]["anonymize"]}}, what)
 
+    # -- participants
+    def plan_participants(self):
+        wanted = self.event.get("participants") or []
+        if not wanted:
+            return
+        have, page = set(), 1
+        while page:
+            status, answer = self.ctfd.call("GET", f"/users?view=admin&page={page}")
+            if status != 200 or not answer.get("success", False):
+                raise CtfdError(f"reading the users failed: GET /users answered {status} {str(answer)[:300]}")
+            have.update(user["name"] for user in answer.get("data") or [])
+            page = ((answer.get("meta") or {}).get("pagination") or {}).get("next")
+        for person in wanted:
+            if person["name"] in have:
+                continue
+            body = {"name": person["name"], "email": person["email"], "verified": True,
+                    "password": self.passwords.get(person["name"], "")}
+            self.change("participant", person["name"], ["account"], {"account": None},
+                        {"account": f"{person['name']} <{person['email']}>"},
+                        lambda body=body: self.send("POST", "/users", body, f"participant {body['name']}"))
+
     def save_map(self, key, value):
         self.send("PATCH", f"/configs/{key}", {"value": json.dumps(value, sort_keys=True)}, f"config {key}")
 
@@ -849,6 +967,7 @@ class Sync:
         self.plan_settings()
         self.plan_pages()
         self.plan_challenges()
+        self.plan_participants()
         if not check_mode:
             for change in self.changes:
                 change["apply"]()
@@ -873,7 +992,7 @@ def main():
 
     module = AnsibleModule(
         argument_spec={
-            "mode": {"type": "str", "required": True, "choices": ["validate", "sync"]},
+            "mode": {"type": "str", "required": True, "choices": ["validate", "passwords", "sync"]},
             "path": {"type": "path"},
             "challenge_types": {"type": "dict", "default": {}},
             "reserved_routes": {"type": "list", "elements": "str", "default": []},
@@ -884,8 +1003,10 @@ def main():
             "flags": {"type": "dict", "no_log": True},
             "files_dir": {"type": "path"},
             "prune": {"type": "str", "default": "keep", "choices": ["keep", "hide"]},
+            "names": {"type": "list", "elements": "str", "default": []},
+            "passwords": {"type": "dict", "default": {}, "no_log": True},
         },
-        required_if=[("mode", "validate", ["path"]),
+        required_if=[("mode", "validate", ["path"]), ("mode", "passwords", ["path"]),
                      ("mode", "sync", ["url", "admin_name", "admin_password", "event", "flags", "files_dir"])],
         supports_check_mode=True,
     )
@@ -898,11 +1019,18 @@ def main():
         except ImportError as error:
             module.fail_json(msg=f"ctfd_content: ctfcli is missing on the controller ({error}); run make deps")
         module.exit_json(changed=False, event=event, flags=flags)
+    if params["mode"] == "passwords":
+        try:
+            passwords, changed = participant_passwords(params["path"], params["names"], params["passwords"],
+                                                       module.check_mode)
+        except OSError as error:
+            module.fail_json(msg=f"ctfd_content: the participants' password file {params['path']}: {error}")
+        module.exit_json(changed=changed, passwords=passwords)
     ctfd = Ctfd(params["url"])
     try:
         ctfd.login(params["admin_name"], params["admin_password"])
-        result = Sync(ctfd, params["event"], params["flags"], params["files_dir"], params["prune"]).run(
-            module.check_mode)
+        result = Sync(ctfd, params["event"], params["flags"], params["files_dir"], params["prune"],
+                      params["passwords"]).run(module.check_mode)
     except (CtfdError, OSError) as error:
         module.fail_json(msg=f"ctfd_content: {error}")
     if not module._diff:

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, request
 from CTFd.models import db
 from CTFd.utils import set_config
 from CTFd.utils.decorators import admins_only, authed_only
-from CTFd.utils.security import generate_user_token
+from CTFd.utils.security import generate_user_token, hash_password
 from CTFd.utils.user import get_current_user
 
 api = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -266,6 +266,80 @@ def tokens_list():
 def users_me():
     user = get_current_user()
     return {"success": True, "data": {k: user[k] for k in ("id", "name", "email", "type")}}
+
+
+USER_VIEW = ("website", "name", "country", "affiliation", "bracket_id", "id", "oauth_id", "fields", "team_id")
+ADMIN_VIEW = USER_VIEW + ("created", "banned", "email", "language", "secret", "hidden", "type", "verified")
+
+
+def _user_dump(row, view):
+    row = dict(row, website=None, country=None, affiliation=None, bracket_id=None, oauth_id=None, fields=[],
+               language=None, secret=None, created=_iso(row["created"]))
+    for key in ("banned", "hidden", "verified"):
+        row[key] = bool(row[key])
+    return {k: row.get(k) for k in (ADMIN_VIEW if view == "admin" else USER_VIEW)}
+
+
+def _iso(value):
+    return value.isoformat() + "+00:00" if isinstance(value, datetime.datetime) else value
+
+
+@api.route("/users", methods=["GET"])
+def users_list():
+    """CTFd: visible users (all with ?view=admin for admins), ?field=&q= as SQL LIKE, 50 a page, dumped
+    in the "user" view (no email) either way."""
+    user = get_current_user()
+    admin_view = bool(user and user["type"] == "admin" and request.args.get("view") == "admin")
+    field, q = request.args.get("field"), request.args.get("q")
+    if field == "email" and not (user and user["type"] == "admin"):
+        return {"success": False, "errors": {"field": "Emails can only be queried by admins"}}, 400
+    where, args = ([] if admin_view else ["banned=0", "hidden=0"]), []
+    if q and field in ("name", "email", "website", "country", "affiliation"):
+        where.append(f"{field} LIKE %s")
+        args.append(f"%{q}%")
+    sql = "SELECT * FROM users" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+    rows = db.fetchall(sql, args)
+    page = max(int(request.args.get("page", 1) or 1), 1)
+    pages = max((len(rows) + 49) // 50, 1)
+    chunk = rows[(page - 1) * 50:page * 50]
+    return {"meta": {"pagination": {"page": page, "next": page + 1 if page < pages else None,
+                                    "prev": page - 1 if page > 1 else None, "pages": pages, "per_page": 50,
+                                    "total": len(rows)}},
+            "success": True, "data": [_user_dump(r, "user") for r in chunk]}
+
+
+@api.route("/users", methods=["POST"])
+@admins_only
+def users_create():
+    """CTFd: UserSchema("admin").load - name, email, password required; duplicates refused in its words."""
+    data = _json_body()
+    errors = {}
+    name, email, password = (str(data.get(k) or "").strip() for k in ("name", "email", "password"))
+    if not name:
+        errors["name"] = ["Missing data for required field."]
+    elif db.fetchone("SELECT id FROM users WHERE name=%s", (name,)):
+        errors["name"] = ["User name has already been taken"]
+    if not email:
+        errors["email"] = ["Missing data for required field."]
+    elif db.fetchone("SELECT id FROM users WHERE email=%s", (email,)):
+        errors["email"] = ["Email address has already been used"]
+    if errors:
+        return {"success": False, "errors": errors}, 400
+    uid = db.execute(
+        "INSERT INTO users (type, name, email, password, verified, hidden, banned) VALUES (%s, %s, %s, %s, %s, %s, %s)",
+        (data.get("type") or "user", name, email, hash_password(password) if password else None,
+         bool(data.get("verified")), bool(data.get("hidden")), bool(data.get("banned"))))
+    return {"success": True, "data": _user_dump(db.fetchone("SELECT * FROM users WHERE id=%s", (uid,)), "admin")}
+
+
+@api.route("/users/<int:user_id>", methods=["GET"])
+def users_get(user_id):
+    user = get_current_user()
+    row = db.fetchone("SELECT * FROM users WHERE id=%s", (user_id,))
+    admin = bool(user and user["type"] == "admin")
+    if row is None or (not admin and (row["banned"] or row["hidden"])):
+        abort(404)
+    return {"success": True, "data": _user_dump(row, "admin" if admin else "user")}
 
 
 # Challenges, flags, tags, hints, challenge files, attempts and submissions.
