@@ -228,13 +228,18 @@ def files_get(file_id):
     return {"success": True, "data": row}
 
 
+def _when(value):
+    """A DATETIME column as CTFd's API writes it (UTC, with its offset)."""
+    return value.isoformat() + "+00:00" if isinstance(value, datetime.datetime) else value
+
+
 def _token_dump(row, with_value=False):
     out = {
         "id": row["id"],
         "type": row["type"],
         "user_id": row["user_id"],
-        "created": row["created"].isoformat() + "+00:00",
-        "expiration": row["expiration"].isoformat() + "+00:00",
+        "created": _when(row["created"]),
+        "expiration": _when(row["expiration"]),
         "description": row["description"],
     }
     if with_value:
@@ -274,14 +279,10 @@ ADMIN_VIEW = USER_VIEW + ("created", "banned", "email", "language", "secret", "h
 
 def _user_dump(row, view):
     row = dict(row, website=None, country=None, affiliation=None, bracket_id=None, oauth_id=None, fields=[],
-               language=None, secret=None, created=_iso(row["created"]))
+               language=None, secret=None, created=_when(row["created"]))
     for key in ("banned", "hidden", "verified"):
         row[key] = bool(row[key])
     return {k: row.get(k) for k in (ADMIN_VIEW if view == "admin" else USER_VIEW)}
-
-
-def _iso(value):
-    return value.isoformat() + "+00:00" if isinstance(value, datetime.datetime) else value
 
 
 @api.route("/users", methods=["GET"])
