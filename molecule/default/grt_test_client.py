@@ -247,6 +247,22 @@ def login(settings, name, password):
     return {"status": status, "me": me.get("name")}
 
 
+def session(settings, name, password):
+    """Log in and hand back the session cookie (the backup tests replay it after a restore)."""
+    browser = Browser(settings["url"])
+    browser.form("/login", {"name": name, "password": password})
+    jar = next(h for h in browser.opener.handlers if isinstance(h, urllib.request.HTTPCookieProcessor)).cookiejar
+    return {"cookie": next(c.value for c in jar if c.name == "session")}
+
+
+def whoami(settings, cookie):
+    """Who a session cookie logs in as, in a fresh browser."""
+    browser = Browser(settings["url"])
+    status, _, raw = browser.call("GET", "/api/v1/users/me",
+                                  headers={"Accept": "application/json", "Cookie": "session=" + cookie})
+    return {"status": status, "me": json.loads(raw or b"{}").get("data", {}).get("name") if status == 200 else None}
+
+
 def storm(settings, count, name):
     """N registrations at once from this one address (the door queues CTFd's 429s), then all N
     chat at once while they browse: every status seen, and each registration's seconds."""
@@ -303,7 +319,8 @@ def main():
         settings = json.load(stream)
     command = {"write": write, "check": check, "events": events, "generate": generate, "request": request,
                "dump": dump, "play": play, "guess": guess, "submissions": submissions,
-               "storm": storm, "login": login}[sys.argv[1]]
+               "storm": storm, "login": login,
+               "session": session, "whoami": whoami}[sys.argv[1]]
     print(json.dumps(command(settings, *sys.argv[2:])))
 
 

@@ -40,7 +40,7 @@ publish() {
   local tree=$2 dest="$OUTDIR/$1" head pinned
   head=$(git -C "$tree" rev-parse HEAD)
   pinned=$(git -C "$tree" rev-parse HEAD~1)
-  if [ "$(git -C "$dest" rev-parse --verify -q refs/heads/main 2>/dev/null || true)" != "$head" ]; then
+  if [ "$(git -C "$dest" for-each-ref refs/heads 2>/dev/null || true)" != "$(git -C "$tree" for-each-ref refs/heads)" ]; then
     rm -rf "$dest"
     git clone -q --bare "$tree" "$dest"
     # Servable as is: git daemon and the dumb HTTP protocol.
@@ -473,8 +473,38 @@ EOF
 
   printf '{\n    "name": "LLM Submissions",\n    "route": "/admin/llm_verification"\n}\n' >"$d/config.json"
   commit "$d" "llm_verification fixture plugin" "2024-01-01T12:00:00Z"
+  upgrade_branch "$d"
   newer_commit "$d"
   echo "$d"
+}
+
+# Branch upgrade-fixture, from the pinned commit, for the upgrade tests: a
+# commit whose load() migrates the schema (a new column, as a plugin's
+# migration adds one), then one whose load() crashes, so CTFd never comes up.
+upgrade_branch() {
+  git -C "$1" checkout -q -b upgrade-fixture
+  cat >>"$1/llmv_models.py" <<'EOF2'
+
+
+MIGRATION = "ALTER TABLE llmv_generations ADD COLUMN IF NOT EXISTS rating INT NULL"
+
+
+def create_tables():  # noqa: F811 - this commit's schema: the first's plus a column
+    db.create_tables(*TABLES)
+    db.execute(MIGRATION)
+EOF2
+  commit "$1" "Rate generations (a schema migration, fixture)" "2024-01-15T12:00:00Z"
+  cat >>"$1/__init__.py" <<'EOF2'
+
+
+_load = load
+
+
+def load(app):  # noqa: F811 - this commit crashes at load, as a broken plugin release does
+    raise RuntimeError("llm_verification fixture: this commit crashes at load")
+EOF2
+  commit "$1" "Crash at load (fixture)" "2024-01-16T12:00:00Z"
+  git -C "$1" checkout -q main
 }
 
 # ----------------------------------------------------------------- theme
@@ -659,6 +689,10 @@ for repo in llm_verification aiv_ctfd_theme llm_router; do
   read -r pinned head < <(publish "$repo" "$tree")
   var=$(echo "$repo" | tr '[:lower:]' '[:upper:]')
   printf '%s_SHA=%s\n%s_HEAD_SHA=%s\n' "$var" "$pinned" "$var" "$head" >>"$shas_file"
+  if git -C "$tree" rev-parse -q --verify refs/heads/upgrade-fixture > /dev/null; then
+    printf '%s_MIGRATE_SHA=%s\n%s_CRASH_SHA=%s\n' "$var" "$(git -C "$tree" rev-parse upgrade-fixture~1)" \
+      "$var" "$(git -C "$tree" rev-parse upgrade-fixture)" >>"$shas_file"
+  fi
 done
 if ! cmp -s "$shas_file" "$OUTDIR/shas.env"; then
   mv "$shas_file" "$OUTDIR/shas.env"

@@ -38,6 +38,7 @@ def vault_view(relative):
 
 SECRETS = vault_view("all/secrets.yml")
 KEYS = vault_view("router/keys.yml")
+BACKUP_PASSWORD = vault_view("ctfd/backup.yml")["grt_backup_password"]
 FIXTURES = yaml.safe_load((SCENARIO / "group_vars" / "all" / "fixtures.yml").read_text())
 VENDOR_KEY = KEYS["grt_openai_api_token"]
 
@@ -70,7 +71,7 @@ def test_no_secret_in_any_playbook_output(host):
     log = (EPHEMERAL / "ansible.log").read_text()
     assert "converge" in log.lower() or "PLAY RECAP" in log
     secrets = {"vendor key": VENDOR_KEY, "router token": SECRETS["grt_router_token"],
-               "admin password": SECRETS["grt_ctfd_admin_password"]}
+               "admin password": SECRETS["grt_ctfd_admin_password"], "backup password": BACKUP_PASSWORD}
     secrets.update({f"generated {k}": v for k, v in generated_secrets(host).items()})
     leaked = [name for name, value in secrets.items() if value and value in log]
     assert not leaked, f"secrets in the Ansible output: {leaked}"
@@ -298,7 +299,7 @@ def test_vendor_key_only_in_the_router(host):
 
 
 def test_no_secret_in_a_file_wider_than_0600(host):
-    secrets = [VENDOR_KEY, SECRETS["grt_router_token"], SECRETS["grt_ctfd_admin_password"]]
+    secrets = [VENDOR_KEY, SECRETS["grt_router_token"], SECRETS["grt_ctfd_admin_password"], BACKUP_PASSWORD]
     paths = "/etc /opt /root /home /tmp /var/tmp /var/log /var/lib/docker/containers /var/lib/docker/volumes"
     offenders = []
     for secret in secrets:
