@@ -398,7 +398,7 @@ def test_fixture_repos_are_deterministic_and_pinned(repos, tmp_path):
     assert (again / "shas.env").read_text() == (repos["dir"] / "shas.env").read_text()
     shas = repos["shas"]
     assert set(shas) == {f"{r}_{k}" for r in ("LLM_VERIFICATION", "AIV_CTFD_THEME", "LLM_ROUTER")
-                         for k in ("SHA", "HEAD_SHA")}
+                         for k in ("SHA", "HEAD_SHA")} | {"LLM_VERIFICATION_MIGRATE_SHA", "LLM_VERIFICATION_CRASH_SHA"}
 
     def show(repo, ref, path):
         return subprocess.run(["git", "-C", str(repos["dir"] / repo), "show", f"{ref}:{path}"],
@@ -421,6 +421,14 @@ def test_fixture_repos_are_deterministic_and_pinned(repos, tmp_path):
     # The head is one commit past the pin, marked as such.
     assert "NEWER_THAN_PIN" not in files
     show("llm_verification", shas["LLM_VERIFICATION_HEAD_SHA"], "NEWER_THAN_PIN")
+    # The upgrade branch: the pin, then a schema migration, then a crash at load.
+    log = subprocess.run(["git", "-C", str(repos["dir"] / "llm_verification"), "rev-list", "--parents", "-n", "2",
+                          shas["LLM_VERIFICATION_CRASH_SHA"]], capture_output=True, text=True, check=True).stdout.split()
+    assert log == [shas["LLM_VERIFICATION_CRASH_SHA"], shas["LLM_VERIFICATION_MIGRATE_SHA"],
+                   shas["LLM_VERIFICATION_MIGRATE_SHA"], shas["LLM_VERIFICATION_SHA"]]
+    assert "ADD COLUMN" in show("llm_verification", shas["LLM_VERIFICATION_MIGRATE_SHA"], "llmv_models.py")
+    assert "raise RuntimeError" not in show("llm_verification", shas["LLM_VERIFICATION_MIGRATE_SHA"], "__init__.py")
+    assert "raise RuntimeError" in show("llm_verification", shas["LLM_VERIFICATION_CRASH_SHA"], "__init__.py")
 
 
 def test_ctfd_refuses_workers_without_secret_key(stack):
