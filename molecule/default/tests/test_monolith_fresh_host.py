@@ -4,6 +4,7 @@ the whole stack there and loads the backup. After test_monolith_backup.py (file 
 """
 
 import shlex
+import shutil
 import subprocess
 import time
 
@@ -27,14 +28,14 @@ def fresh():
 
 def fresh_inventory():
     """The new host alone, in every tier of the monolith, with the scenario's group_vars (pins, vault)."""
-    INVENTORY.mkdir(exist_ok=True)
+    # Made afresh: the ephemeral directory (and a link in it) can outlive a run of another checkout.
+    shutil.rmtree(INVENTORY, ignore_errors=True)
+    INVENTORY.mkdir()
     (INVENTORY / "hosts.yml").write_text(
         "---\nall:\n  children:\n" + "".join(
             f"    {group}:\n      hosts:\n        {FRESH}:\n          ansible_connection: community.docker.docker\n"
             for group in ("docker_hosts", "ctfd", "router")))
-    link = INVENTORY / "group_vars"
-    if not link.exists():
-        link.symlink_to(SCENARIO / "group_vars")
+    (INVENTORY / "group_vars").symlink_to(SCENARIO / "group_vars")
     return INVENTORY
 
 
