@@ -79,6 +79,18 @@ def docker_json(host, command):
     return json.loads(run_ok(host, command))
 
 
+def containers(host):
+    """docker inspect of every container on the host (running or not)."""
+    ids = run_ok(host, "docker ps -aq").split()
+    return docker_json(host, "docker inspect " + " ".join(ids))
+
+
+def all_healthy(host, at_least=7):
+    found = containers(host)
+    return len(found) >= at_least and all(
+        c["State"]["Running"] and c["State"].get("Health", {}).get("Status") == "healthy" for c in found)
+
+
 def wait_until(predicate, timeout=60, interval=1, what="condition"):
     """Poll predicate() until it returns a truthy value or `timeout` seconds pass."""
     deadline = time.monotonic() + timeout

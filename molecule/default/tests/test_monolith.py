@@ -1,7 +1,7 @@
 """The monolith, deployed by site.yml into one test host, seen from outside.
 
 Tests run in file order: the output scan first (nothing else has run yet),
-the restarts last.
+the container restarts last (the host restart is test_monolith_venue.py's, with the host cut off).
 """
 
 import json
@@ -14,26 +14,14 @@ import urllib.request
 import uuid
 
 import yaml
-from grt_testinfra import assert_static_from_nginx, docker_json, run_ok, wait_until
+from grt_backup_checks import client, vault_view
+from grt_testinfra import all_healthy, assert_static_from_nginx, containers, docker_json, run_ok, wait_until
 
 testinfra_hosts = ["ansible://grt-molecule-monolith"]
 
 SCENARIO = pathlib.Path(__file__).resolve().parents[1]
 EPHEMERAL = pathlib.Path(os.environ["MOLECULE_EPHEMERAL_DIRECTORY"])
-HOST_CONTAINER = "grt-molecule-monolith"
 CTFD = "grt-ctfd"
-
-
-# Not ANSIBLE_LOG_PATH: ansible-vault would write the plaintext into the log the first test scans.
-VAULT_ENV = {k: v for k, v in os.environ.items() if k != "ANSIBLE_LOG_PATH"}
-VAULT_ENV["ANSIBLE_VAULT_PASSWORD_FILE"] = "/var/tmp/grt-test/vault-pass"
-
-
-def vault_view(relative):
-    out = subprocess.run(["ansible-vault", "view", str(SCENARIO / "group_vars" / relative)],
-                         check=True, capture_output=True, text=True,
-                         env=VAULT_ENV).stdout
-    return yaml.safe_load(out)
 
 
 SECRETS = vault_view("all/secrets.yml")
@@ -41,21 +29,6 @@ KEYS = vault_view("router/keys.yml")
 BACKUP_PASSWORD = vault_view("ctfd/backup.yml")["grt_backup_password"]
 FIXTURES = yaml.safe_load((SCENARIO / "group_vars" / "all" / "fixtures.yml").read_text())
 VENDOR_KEY = KEYS["grt_openai_api_token"]
-
-
-def client(host, command):
-    return json.loads(run_ok(host, f"python3 /root/grt_test_client.py {command}"))
-
-
-def containers(host):
-    ids = run_ok(host, "docker ps -aq").split()
-    return docker_json(host, "docker inspect " + " ".join(ids))
-
-
-def all_healthy(host):
-    found = containers(host)
-    return len(found) >= 7 and all(
-        c["State"]["Running"] and c["State"].get("Health", {}).get("Status") == "healthy" for c in found)
 
 
 def vendor_calls():
@@ -320,14 +293,5 @@ def test_data_survived_the_reconverge(host):
 def test_data_survives_restarting_every_container(host):
     run_ok(host, "docker restart $(docker ps -q)")
     wait_until(lambda: all_healthy(host), timeout=300, interval=5, what="every container healthy again")
-    state = client(host, "check")
-    assert state == {"page_status": 200, "page_ok": True, "file_status": 200, "file_ok": True}, state
-
-
-def test_data_survives_restarting_the_host(host):
-    subprocess.run(["docker", "restart", HOST_CONTAINER], check=True, capture_output=True)
-    wait_until(lambda: host.run("docker info >/dev/null 2>&1").rc == 0, timeout=180, interval=3,
-               what="the engine back after the host restart")
-    wait_until(lambda: all_healthy(host), timeout=420, interval=5, what="every container healthy after the host restart")
     state = client(host, "check")
     assert state == {"page_status": 200, "page_ok": True, "file_status": 200, "file_ok": True}, state
