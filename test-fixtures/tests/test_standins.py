@@ -1121,6 +1121,11 @@ def test_attempt_llm_verification_goes_under_review(stack, admin):
                       "-e", query).stdout.split("\n")[0]
 
     assert sql(f"SELECT status FROM llmv_generations WHERE id={generation_id}") == "pending"
+    # As upstream's admin page: one grade-submission marker per pending generation; participants may not see it.
+    pending = admin.get("/admin/llm_submissions/pending")
+    assert pending.status == 200 and f'title="Grade submission #{generation_id}"' in pending.text, pending.text[:500]
+    assert pending.text.count('class="grade-submission"') == int(
+        sql("SELECT COUNT(*) FROM llmv_generations WHERE status='pending'"))
     # As upstream: another model is left to submit for, so an award, and no submission row.
     assert sql(f"SELECT COUNT(*) FROM llm_awards WHERE generation_id={generation_id}") == "1"
     assert admin.api("GET", f"/api/v1/submissions?challenge_id={cid}").json()["data"] == []

@@ -338,7 +338,7 @@ from requests.exceptions import HTTPError
 
 from CTFd.models import db
 from CTFd.plugins import bypass_csrf_protection
-from CTFd.utils.decorators import authed_only
+from CTFd.utils.decorators import admins_only, authed_only
 from CTFd.utils.user import get_current_user, is_admin
 
 from .llmv_models import LlmChallenge, pick_model
@@ -406,6 +406,19 @@ def add_routes():
             (generation_id,))
         return render_template("llmv_conversation.html", conversation=conversation)
 
+    # Upstream: 50 generations a page, newest first, each row with a grade-submission marker; its page
+    # count comes from every generation, pending or not (kept: a reader must not trust it).
+    @bp.route("/admin/llm_submissions/pending", methods=["GET"])
+    @admins_only
+    def render_pending_submissions():
+        page = abs(request.args.get("page", 1, type=int)) or 1
+        total = db.fetchone("SELECT COUNT(*) AS n FROM llmv_generations").n
+        generations = db.fetchall(
+            "SELECT id, challenge_id FROM llmv_generations WHERE status='pending' ORDER BY date DESC, id DESC"
+            " LIMIT 50 OFFSET %s", ((page - 1) * 50,))
+        return render_template("llmv_pending.html", generations=generations,
+                               page_count=(total + 49) // 50, curr_page=page)
+
     @bp.route("/chat_limit/<challenge_id>", methods=["GET"])
     @authed_only
     def chat_limit(challenge_id):
@@ -415,6 +428,17 @@ def add_routes():
         return jsonify({"success": True, "data": {"chat_limit": challenge.chat_limit}})
 
     return bp
+EOF
+
+  cat >"$d/templates/llmv_pending.html" <<'EOF'
+<h1>Pending Submissions</h1>
+<table id="teamsboard">
+{% for gen in generations %}
+  <tr><td class="text-center" id="{{ gen.id }}">{{ gen.id }}</td><td class="chal" id="{{ gen.challenge_id }}"></td>
+  <td class="text-center"><span class="grade-submission" title="Grade submission #{{ gen.id }}"></span></td></tr>
+{% endfor %}
+</table>
+{% if page_count > 1 %}<div class="text-center">Page {{ curr_page }} of {{ page_count }}</div>{% endif %}
 EOF
 
   cat >"$d/templates/llmv_conversation.html" <<'EOF'

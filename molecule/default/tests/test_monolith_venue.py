@@ -14,6 +14,7 @@ import urllib.request
 import pytest
 import yaml
 from grt_backup_checks import EPHEMERAL, client, has_data, playbook, said
+from grt_status_checks import plain, report_json, status
 from grt_testinfra import all_healthy, docker_json, run_ok, wait_until
 
 testinfra_hosts = ["ansible://grt-molecule-monolith"]
@@ -64,11 +65,6 @@ def lock_removed_afterwards():
     yield
     # The scenario's later runs start at home again (prepare.yml removes a leftover too).
     LOCK.unlink(missing_ok=True)
-
-
-def plain(run):
-    """A run's output without colours (Molecule's environment forces them)."""
-    return re.sub(r"\x1b\[[0-9;]*m", "", run.stdout)
 
 
 def recap_changed(run, host=HOST):
@@ -123,6 +119,8 @@ def test_staging_the_converged_host_locks_every_image(host):
     assert running <= set(locked["images"].values()) | set(locked["built"][HOST]), running
     assert any(tag.startswith("ctfd/ctfd:") for tag in locked["images"]), locked
     assert locked["built"][HOST][ctfd["Config"]["Image"]] == ctfd["Image"]
+    # The one host pulled every locked tag: the validation play checks them all before any change.
+    assert locked["pulled"] == {HOST: sorted(locked["images"])}, locked["pulled"]
 
 
 def test_the_lock_holds_the_digests_the_registry_serves(host):
@@ -167,6 +165,15 @@ def test_cut_off_a_rerun_changes_nothing_and_pulls_or_builds_nothing(host):
     assert not set(created) & stack, created
 
 
+def test_at_the_venue_the_status_report_is_green_with_every_container_on_its_locked_image(host):
+    assert cut_off(host)
+    run = status("-e", "status_format=json")
+    assert run.returncode == 0, plain(run)[-3000:]
+    containers = report_json(run)[HOST]["container"]
+    assert set(containers) == set(run_ok(host, "docker ps --format '{{.Names}}'").split()), containers
+    assert all(c["locked"] and c["state"] == "ok" for c in containers.values()), containers
+
+
 def test_a_host_restart_with_no_network_brings_every_container_back_healthy_with_its_data(host):
     subprocess.run(["docker", "restart", HOST], check=True, capture_output=True)
     wait_until(lambda: host.run("docker info >/dev/null 2>&1").rc == 0, timeout=180, interval=3,
@@ -188,6 +195,9 @@ def test_an_image_missing_at_the_venue_fails_the_run_at_once_naming_it_and_stage
     text = said(run)
     assert f"mariadb:10.11 (locked as {db}) is not on {HOST}" in text, text[-3000:]
     assert "ansible-playbook playbooks/stage.yml" in text, text[-3000:]
+    # Found by the validation play, before any host changed: nothing ran past it.
+    assert "no host was changed" in text and recap_changed(run) == 0, text[-3000:]
+    assert "TASK [docker_host : Configure" not in plain(run), "the run went past the validation play"
     assert image_events(host, since) == []
     # Nor does compose try, when an operator brings the stack up by hand (pull_policy: never).
     by_hand = host.run("cd /opt/grt/ctfd && timeout 120 docker compose up -d 2>&1")

@@ -61,9 +61,10 @@ options:
     description:
       - C(validate) and C(passwords) on the controller, C(sync) on the CTFd host.
       - C(passwords) keeps the participants' passwords in the 0600 file C(path) (name,password).
+      - C(status) (CTFd host, read-only) counts the participants, the challenges and the submissions pending a grade.
     type: str
     required: true
-    choices: [validate, passwords, sync]
+    choices: [validate, passwords, sync, status]
   path:
     description: The content directory (validate), the participants' password file (passwords).
     type: path
@@ -127,6 +128,10 @@ orphans:
   description: Challenges and pages CTFd has from earlier runs whose files are gone.
   type: list
   returned: mode=sync
+status:
+  description: C(participants), C(challenges), C(pending) (null without the llm_verification plugin).
+  type: dict
+  returned: mode=status
 passwords:
   description: Each participant's password (passwords; register the result with no_log).
   type: dict
@@ -984,6 +989,46 @@ class Sync:
         }
 
 
+# ---------------------------------------------------------------- the event, counted (status)
+
+PENDING_ROW = re.compile(r"""class=["']grade-submission["']""")
+PENDING_PAGE_SIZE = 50  # the plugin's fixed page size
+
+
+def pagination_total(ctfd, path, what):
+    status, answer = ctfd.call("GET", path)
+    if status != 200 or not answer.get("success", False):
+        raise CtfdError(f"reading {what} failed: GET {path} answered {status} {str(answer)[:300]}")
+    total = ((answer.get("meta") or {}).get("pagination") or {}).get("total")
+    return len(answer.get("data") or []) if total is None else int(total)
+
+
+def event_status(ctfd, max_pages=200):
+    """What the organisers watch: participants (CTFd's visible users: admins are hidden), challenges,
+    and LLM submissions waiting for a grade. The plugin shows those only on its admin page (HTML, no
+    API), 50 a page with a page count that includes graded ones: pages are read until one is short."""
+    challenges = ctfd.call("GET", "/challenges?view=admin")
+    if challenges[0] != 200 or not challenges[1].get("success", False):
+        raise CtfdError(f"reading the challenges failed: GET /challenges answered {challenges[0]}")
+    pending, page = 0, 1
+    while page <= max_pages:
+        status, text = ctfd._send("GET", f"/admin/llm_submissions/pending?page={page}")
+        if status == 404 and page == 1:
+            pending = None  # no llm_verification plugin: nothing to grade
+            break
+        if status != 200:
+            raise CtfdError(f"reading the pending submissions failed: GET /admin/llm_submissions/pending "
+                            f"answered {status}")
+        rows = len(PENDING_ROW.findall(text))
+        pending += rows
+        if rows < PENDING_PAGE_SIZE:
+            break
+        page += 1
+    return {"participants": pagination_total(ctfd, "/users", "the participants"),
+            "challenges": len(challenges[1].get("data") or []),
+            "pending": pending}
+
+
 # ---------------------------------------------------------------- module
 
 
@@ -992,7 +1037,7 @@ def main():
 
     module = AnsibleModule(
         argument_spec={
-            "mode": {"type": "str", "required": True, "choices": ["validate", "passwords", "sync"]},
+            "mode": {"type": "str", "required": True, "choices": ["validate", "passwords", "sync", "status"]},
             "path": {"type": "path"},
             "challenge_types": {"type": "dict", "default": {}},
             "reserved_routes": {"type": "list", "elements": "str", "default": []},
@@ -1007,7 +1052,8 @@ def main():
             "passwords": {"type": "dict", "default": {}, "no_log": True},
         },
         required_if=[("mode", "validate", ["path"]), ("mode", "passwords", ["path"]),
-                     ("mode", "sync", ["url", "admin_name", "admin_password", "event", "flags", "files_dir"])],
+                     ("mode", "sync", ["url", "admin_name", "admin_password", "event", "flags", "files_dir"]),
+                     ("mode", "status", ["url", "admin_name", "admin_password"])],
         supports_check_mode=True,
     )
     params = module.params
@@ -1027,6 +1073,12 @@ def main():
             module.fail_json(msg=f"ctfd_content: the participants' password file {params['path']}: {error}")
         module.exit_json(changed=changed, passwords=passwords)
     ctfd = Ctfd(params["url"])
+    if params["mode"] == "status":
+        try:
+            ctfd.login(params["admin_name"], params["admin_password"])
+            module.exit_json(changed=False, status=event_status(ctfd))
+        except (CtfdError, OSError) as error:
+            module.fail_json(msg=f"ctfd_content: {error}")
     try:
         ctfd.login(params["admin_name"], params["admin_password"])
         result = Sync(ctfd, params["event"], params["flags"], params["files_dir"], params["prune"],

@@ -1,0 +1,93 @@
+"""playbooks/status.yml on the monolith: green (exit 0, every section, changed=0, the same in check mode), the
+same facts as JSON, and red with a non-zero exit naming the problem when the router is stopped or a certificate
+is about to expire. The event row's counts are checked against CTFd's database."""
+
+import re
+
+import pytest
+from grt_backup_checks import playbook, sql
+from grt_status_checks import plain, problems, recap, report_json, status, table
+from grt_testinfra import all_healthy, run_ok, wait_until
+
+testinfra_hosts = ["ansible://grt-molecule-monolith"]
+
+HOST = "grt-molecule-monolith"
+FRONT_CERT = "/opt/grt/front/tls/cert.pem"
+SECTIONS = {"container", "disk", "certificate", "version", "router path", "event", "backup"}
+ROUTER = "grt-router-router-1"
+
+
+@pytest.fixture(scope="module")
+def green():
+    # A backup now, as an organiser would before looking: the earlier tests leave a killed or refused run behind.
+    backup = playbook("playbooks/backup.yml")
+    assert backup.returncode == 0, backup.stdout[-3000:]
+    return status()
+
+
+def test_the_healthy_monolith_is_green_with_every_row_and_changes_nothing(host, green):
+    assert green.returncode == 0, plain(green)[-4000:]
+    assert recap(green) == {HOST: 0, "localhost": 0}, recap(green)
+    rows = table(green)
+    assert {r[1] for r in rows} == SECTIONS, rows
+    assert all(r[0] == HOST and r[3] in ("OK", "WARN") for r in rows), rows
+    containers = {r[2] for r in rows if r[1] == "container"}
+    running = set(run_ok(host, "docker ps --format '{{.Names}}'").split())
+    assert containers == running and ROUTER in containers, (containers, running)
+    items = {(r[1], r[2]): r[4] for r in rows}
+    assert {"CTFd", "plugin", "theme", "router image"} <= {r[2] for r in rows if r[1] == "version"}
+    assert items[("certificate", FRONT_CERT)].split()[0].isdigit()
+    assert re.fullmatch(r"[1-9]\d* models in [\d.]+ ms", items[("router path", "GET /chat/models")])
+    assert {("backup", "local"), ("backup", "offsite")} <= set(items), items
+    # The event as CTFd's database holds it: visible participants (admins are hidden), challenges, pending grades.
+    assert int(items[("event", "participants")]) == int(sql(host, "SELECT COUNT(*) FROM users WHERE hidden=0 AND banned=0"))
+    assert int(items[("event", "challenges")]) == int(sql(host, "SELECT COUNT(*) FROM challenges"))
+    pending = int(sql(host, "SELECT COUNT(*) FROM llmv_generations WHERE status='pending'"))
+    assert pending > 0 and int(items[("event", "pending grading")]) == pending, (items, pending)
+
+
+def test_check_mode_reads_the_same_rows(host, green):
+    checked = status("--check")
+    assert checked.returncode == 0, plain(checked)[-3000:]
+    assert [r[:4] for r in table(checked)] == [r[:4] for r in table(green)]
+
+
+def test_json_mode_has_the_same_facts(host, green):
+    run = status("-e", "status_format=json")
+    assert run.returncode == 0, plain(run)[-3000:]
+    facts = report_json(run)
+    assert {(HOST, r[1], r[2], r[3].lower()) for r in table(green)} == {
+        (h, section, item, fact["state"]) for h, sections in facts.items()
+        for section, items in sections.items() for item, fact in items.items()}
+    assert facts[HOST]["container"][ROUTER]["status"] == "running"
+    assert facts[HOST]["router path"]["GET /chat/models"]["models"] > 0
+
+
+def test_a_stopped_router_is_red_and_fails_the_run_naming_it(host):
+    run_ok(host, f"docker stop {ROUTER}")
+    try:
+        red = status()
+    finally:
+        run_ok(host, f"docker start {ROUTER}")
+        wait_until(lambda: all_healthy(host), 120, what="every container healthy again")
+    assert red.returncode != 0
+    rows = {(r[1], r[2]): r for r in table(red)}
+    assert rows[("container", ROUTER)][3] == "RED" and rows[("router path", "GET /chat/models")][3] == "RED"
+    found = problems(red)
+    assert any(p.startswith(f"{HOST} container {ROUTER}: exited") for p in found), found
+    assert any(p.startswith(f"{HOST} router path GET /chat/models: ") for p in found), found
+    assert len(found) == len([r for r in rows.values() if r[3] == "RED"]), found
+
+
+def test_a_certificate_expiring_within_14_days_is_red(host):
+    run_ok(host, f"cp -p {FRONT_CERT} /root/front-cert.pem")
+    try:
+        run_ok(host, f"openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null "
+                     f"-subj /CN=soon -days 5 -out {FRONT_CERT}")
+        red = status()
+    finally:
+        run_ok(host, f"cp -p /root/front-cert.pem {FRONT_CERT}")
+    assert red.returncode != 0
+    row = {(r[1], r[2]): r for r in table(red)}[("certificate", FRONT_CERT)]
+    assert row[3] == "RED" and row[4].startswith(("4 days left", "5 days left")), row
+    assert problems(red) == [f"{HOST} certificate {FRONT_CERT}: {row[4].split()[0]} days left, fewer than 14"]
