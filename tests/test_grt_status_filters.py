@@ -84,7 +84,9 @@ def test_versions_against_the_pins():
     labels = {"org.opencontainers.image.base.name": "ctfd/ctfd:3.8.7",
               "io.github.aivillage.grt.plugin": "https://x/llm_verification.git@" + "a" * 40,
               "io.github.aivillage.grt.theme": "https://x/theme.git@" + "d" * 40}
-    pins = {"ctfd_repository": "ctfd/ctfd", "ctfd": "3.8.7", "plugin": "a" * 40, "theme": "main"}
+    pins = {"ctfd_repository": "ctfd/ctfd", "ctfd": "3.8.7", "plugin": "a" * 40, "theme": "main",
+            "labels": {"base": "org.opencontainers.image.base.name", "plugin": "io.github.aivillage.grt.plugin",
+                       "theme": "io.github.aivillage.grt.theme"}}
     assert [r["state"] for r in status.grt_status_versions(labels, pins, "h")] == ["ok", "ok", "ok"]
     rows = status.grt_status_versions(labels, dict(pins, plugin="e" * 40, ctfd="3.8.8"), "h")
     assert [r["state"] for r in rows] == ["red", "red", "ok"]
@@ -105,7 +107,7 @@ def backups(**kw):
                 "offsite": {"ok": True, "time": "2027-01-15T07:56:00+00:00"}}},
             "good": None}
     data.update(kw)
-    return json.dumps(data)
+    return data
 
 
 def test_backups_fresh_failed_old_and_timer():
@@ -123,6 +125,10 @@ def test_backups_fresh_failed_old_and_timer():
     assert young["local"]["state"] == "warn" and young["local"]["value"] == "no backup yet (timer active for 10m00s)"
     old = by_item(status.grt_status_backups(backups(last=None, timer_since=NOW - 1801), "h"))
     assert old["local"]["state"] == "red"
+    off = status.grt_status_backups({"enabled": False}, "h")
+    assert [(r["item"], r["state"]) for r in off] == [("backups", "warn")]
+    broken = status.grt_status_backups({"enabled": True, "error": "Permission denied"}, "h")
+    assert broken[0]["state"] == "red" and "Permission denied" in broken[0]["value"]
 
 
 def test_the_link_counts_requests_retries_errors_and_slow_ones():

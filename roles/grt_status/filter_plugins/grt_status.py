@@ -93,15 +93,17 @@ def grt_status_containers(inspected, compose_files, lock, host, now):
 
 
 def grt_status_versions(labels, pins, host):
-    """labels: the running CTFd image's labels; pins: ctfd_image_pins (what the inventory asks for)."""
+    """labels: the running CTFd image's labels; pins: ctfd_image_pins (what the inventory asks for, and the
+    names of the labels that record what the image was built from)."""
     rows = []
-    base = labels.get("org.opencontainers.image.base.name", "")
+    keys = pins["labels"]
+    base = labels.get(keys["base"], "")
     want = f"{pins.get('ctfd_repository', '')}:{pins.get('ctfd', '')}"
     rows.append(_row(host, "version", "CTFd", "ok" if base == want else "red",
                      base if base == want else f"runs {base or '?'}, the inventory pins {want}",
                      running=base, pinned=want, problem="" if base == want else f"runs {base}, pinned {want}"))
     for part in ("plugin", "theme"):
-        running = labels.get(f"io.github.aivillage.grt.{part}", "")
+        running = labels.get(keys[part], "")
         commit = running.rpartition("@")[2]
         pin = str(pins.get(part, ""))
         # A commit pin must be the commit that runs; a tag or branch pin is shown as is.
@@ -178,9 +180,14 @@ def grt_status_event(status, host):
                  count=pending)]
 
 
-def grt_status_backups(read, host):
-    """read: the row's JSON (now, interval seconds, timer state, last and last good run)."""
-    data = json.loads(read)
+def grt_status_backups(data, host):
+    """data: ctfd_backup_status - `grt-backup status` (now, interval seconds, timer, repositories, last and
+    last good run), with enabled, or an error when the program could not be asked."""
+    if not data.get("enabled", True):
+        return [_row(host, "backup", "backups", "warn", "off (ctfd_backup_enabled: false)", problem="")]
+    if "now" not in data:
+        problem = f"grt-backup status failed: {data.get('error') or 'no answer'}"
+        return [_row(host, "backup", "grt-backup", "red", problem, problem=problem)]
     now, interval = data["now"], data.get("interval")
     last, good = data.get("last") or {}, data.get("good") or {}
     rows = []
