@@ -166,3 +166,49 @@ def test_split_layout_without_the_link_ca_passphrase_gets_the_make_vault_hint(tm
         "router": {"children": {"remote": {"hosts": {"grt-test-cloud": controller_host()}}}}}}}}}
     result = run_site(tmp_path, layout)
     assert_refused_before_any_host_is_touched(result, "grt_link_ca_passphrase is not defined", "run `make vault`")
+
+
+def run_ctfd_setup_alone(tmp_path, validated):
+    """ctfd_setup as a role run on its own (in check mode, on this machine: it only reads), with an empty CTF
+    name its preflight refuses; `validated` stands for the validation play having passed earlier in the run."""
+    pre_tasks = [{"name": "The validation play passed", "ansible.builtin.set_fact": {"grt_validated": True}}]
+    playbook = tmp_path / "alone.yml"
+    playbook.write_text(yaml.safe_dump([{
+        "name": "ctfd_setup on its own", "hosts": "all", "gather_facts": False,
+        "pre_tasks": pre_tasks if validated else [], "roles": ["ctfd_setup"]}]))
+    inventory_path = tmp_path / "hosts.yml"
+    inventory_path.write_text(yaml.safe_dump({"all": {"hosts": {"grt-test-controller": controller_host(
+        {"ctfd_setup_ctf_name": ""})}}}))
+    bin_dir = pathlib.Path(sys.executable).parent
+    return subprocess.run([str(bin_dir / "ansible-playbook"), str(playbook), "-i", str(inventory_path), "--check"],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300,
+                          env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_ROLES_PATH=str(ROOT / "roles")))
+
+
+def test_a_role_run_on_its_own_checks_its_input(tmp_path):
+    result = run_ctfd_setup_alone(tmp_path, validated=False)
+    assert result.returncode != 0
+    assert "ctfd_setup_theme and ctfd_setup_ctf_name must not be empty" in result.stdout, result.stdout[-3000:]
+
+
+def test_a_role_skips_its_preflight_once_the_validation_play_passed(tmp_path):
+    """One check per run: after validate.yml (which sets grt_validated), the role's own preflight is not run."""
+    result = run_ctfd_setup_alone(tmp_path, validated=True)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Preflight |" not in result.stdout
+
+
+def test_the_validation_play_marks_its_hosts_validated_last():
+    """grt_validated is set by validate.yml's last play, after every check, on every host a role checks."""
+    plays = yaml.safe_load((ROOT / "playbooks" / "validate.yml").read_text())
+    checked = {group for play in plays[1:-1] for group in play["hosts"].split(":")}
+    last = plays[-1]
+    assert last["tasks"] == [{"name": last["tasks"][0]["name"], "ansible.builtin.set_fact": {"grt_validated": True}}]
+    assert checked <= set(last["hosts"].split(":"))
+    assert all(play.get("any_errors_fatal") for play in plays[:-1])
+    for main in ROOT.glob("roles/*/tasks/main.yml"):
+        # The controller's git_archive and link_pki check each call's own input (one per source or certificate).
+        if (main.parent / "preflight.yml").exists() and main.parent.parent.name not in ("git_archive", "link_pki"):
+            tasks = yaml.safe_load(main.read_text())
+            assert {"name": tasks[0]["name"], "ansible.builtin.include_tasks": "preflight.yml",
+                    "when": "not grt_validated | default(false)"} == tasks[0], main

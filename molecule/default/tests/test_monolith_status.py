@@ -1,6 +1,7 @@
 """playbooks/status.yml on the monolith: green (exit 0, every section, changed=0, the same in check mode), the
-same facts as JSON, and red with a non-zero exit naming the problem when the router is stopped or a certificate
-is about to expire. The event row's counts are checked against CTFd's database."""
+same facts as JSON, and red with a non-zero exit naming the problem when the router is stopped (a re-run of
+site.yml then starts it again, and a backup timer switched off) or a certificate is about to expire. The event
+row's counts are checked against CTFd's database."""
 
 import re
 
@@ -15,6 +16,7 @@ HOST = "grt-molecule-monolith"
 FRONT_CERT = "/opt/grt/front/tls/cert.pem"
 SECTIONS = {"container", "disk", "certificate", "version", "router path", "event", "backup"}
 ROUTER = "grt-router-router-1"
+CHECK_TIMER = "grt-backup-check.timer"
 
 
 @pytest.fixture(scope="module")
@@ -63,13 +65,23 @@ def test_json_mode_has_the_same_facts(host, green):
     assert facts[HOST]["router path"]["GET /chat/models"]["models"] > 0
 
 
-def test_a_stopped_router_is_red_and_fails_the_run_naming_it(host):
+def test_a_stopped_router_is_red_and_fails_the_run_naming_it_and_a_rerun_starts_it(host):
     run_ok(host, f"docker stop {ROUTER}")
     try:
         red = status()
+        # And a timer switched off by hand. The organiser's "is everything still right?": a re-run finds the
+        # container stopped and the timer off, and puts both back (it asks compose only where a container is
+        # not as `up` leaves it, and systemd only about units that are not enabled and active).
+        run_ok(host, f"systemctl disable --now {CHECK_TIMER}")
+        rerun = playbook("site.yml", "--tags", "router,backup")
+        after = run_ok(host, f"docker inspect --format '{{{{.State.Status}}}} {{{{.State.Health.Status}}}}' {ROUTER}")
+        timer = host.run(f"systemctl is-enabled {CHECK_TIMER}; systemctl is-active {CHECK_TIMER}").stdout.split()
     finally:
-        run_ok(host, f"docker start {ROUTER}")
+        run_ok(host, f"docker start {ROUTER} && systemctl enable --now {CHECK_TIMER}")
         wait_until(lambda: all_healthy(host), 120, what="every container healthy again")
+    assert rerun.returncode == 0, plain(rerun)[-3000:]
+    assert recap(rerun)[HOST] >= 2 and after.split() == ["running", "healthy"], (recap(rerun), after)
+    assert timer == ["enabled", "active"], timer
     assert red.returncode != 0
     rows = {(r[1], r[2]): r for r in table(red)}
     assert rows[("container", ROUTER)][3] == "RED" and rows[("router path", "GET /chat/models")][3] == "RED"

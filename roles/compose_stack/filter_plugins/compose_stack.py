@@ -6,6 +6,9 @@ compose_stack_digest_ref: the reference by digest of an image pulled as `ref`, f
   (the registry's manifest digest, what `docker pull` printed); '' when it has none (an image loaded from a file
   or built here). A reference that is already by digest is returned as it is.
 compose_stack_image_id: the id of the image tagged `ref` among docker_image_info's images; '' when none is.
+compose_stack_up_problems: why a stack's containers (module compose_stack_state) are not what `docker compose up`
+  would leave - one container per service, made from this compose file, on its image, running, healthy where it has
+  a health check, no orphan - one line each; empty when `up` would change nothing.
 """
 
 
@@ -36,10 +39,36 @@ def compose_stack_image_id(ref, images):
     return ""
 
 
+def compose_stack_up_problems(containers, services, compose_file):
+    """Why the project's containers are not what compose would leave after `up` (empty: nothing to do)."""
+    problems = []
+    by_service = {}
+    for container in containers:
+        by_service.setdefault(container["service"], []).append(container)
+    for service in sorted(set(by_service) - set(services)):
+        problems.append("%s: not a service of %s (an orphan)" % (by_service[service][0]["name"], compose_file))
+    for service, image in sorted(services.items()):
+        found = by_service.get(service, [])
+        if len(found) != 1:
+            problems.append("%s: %d containers" % (service, len(found)))
+            continue
+        container = found[0]
+        if container["config_files"] != compose_file:
+            problems.append("%s: made from %r" % (container["name"], container["config_files"]))
+        if container["image"] != image:
+            problems.append("%s: runs %s, not %s" % (container["name"], container["image"], image))
+        if container["state"] != "running":
+            problems.append("%s: %s" % (container["name"], container["state"]))
+        elif container["health"] not in ("none", "healthy"):
+            problems.append("%s: %s" % (container["name"], container["health"]))
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {
             "compose_stack_image_repo": compose_stack_image_repo,
             "compose_stack_digest_ref": compose_stack_digest_ref,
             "compose_stack_image_id": compose_stack_image_id,
+            "compose_stack_up_problems": compose_stack_up_problems,
         }
