@@ -28,7 +28,10 @@ author: grt-deploy
 RETURN = r"""
 images: {description: reference -> exists, id, repo_digests, type: dict, returned: always}
 networks: {description: name -> exists, type: dict, returned: always}
-containers: {description: the project's containers but one-off ones (name, service, image, state, health, config_files), type: list, returned: with project}
+containers:
+  description: the project's containers but one-off ones (name, service, image, state, health, config_files)
+  type: list
+  returned: with project
 """
 
 import json
