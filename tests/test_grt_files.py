@@ -2,6 +2,7 @@
 
 Real ansible-playbook runs on localhost (local connection) in a temporary directory."""
 
+import base64
 import json
 import os
 import pathlib
@@ -26,8 +27,20 @@ def demo(tmp_path):
     (role / "files" / "prog").write_text("#!/bin/sh\necho hi\n")
     out = tmp_path / "out"
     (role / "tasks" / "main.yml").write_text(textwrap.dedent(f"""\
+        - name: Read the paths first (as compose_stack_state does)
+          grt_files_state:
+            paths: [{out}, {out}/sub, {out}/a.conf, {out}/prog, {out}/pass, {out}/gone]
+            contents: [{out}/prog]
+          register: demo_read
+          when: demo_read_first | default(false) | bool
+        - name: Change a path after the read
+          ansible.builtin.file:
+            path: {out}/prog
+            mode: "0700"
+          when: demo_change_after_read | default(false) | bool
         - name: Demo files
           grt_files:
+            states: "{{{{ demo_read.states if demo_read_first | default(false) | bool else omit }}}}"
             items:
               - {{path: {out}, state: directory, mode: "0750"}}
               - {{path: {out}/sub, state: directory, mode: "0700", owner: 0, group: "0"}}
@@ -112,3 +125,37 @@ def test_a_file_failing_validate_leaves_the_live_one(demo):
     failed, _data = run(demo, name="NOT-valid")
     assert failed.returncode != 0 and "a.conf: failed to validate" in failed.stdout, failed.stdout
     assert (demo / "out" / "a.conf").read_text().startswith("name=abc\n")
+
+
+def test_states_read_before_are_used_and_not_asked_again(demo):
+    assert run(demo)[0].returncode == 0
+    prog = demo / "out" / "prog"
+    read, data = run(demo, "-e", "demo_read_first=true")
+    assert read.returncode == 0 and not data["changed"], read.stdout
+    assert all(p["by"] == "state" for p in data["paths"]), data
+    # A path changed after the read is not seen: the host is not asked again (the action's contract - only a read
+    # made after the last change to those paths may be passed) ...
+    stale, data = run(demo, "-e", "demo_read_first=true", "-e", "demo_change_after_read=true")
+    assert stale.returncode == 0 and not by(data)["prog"]["changed"], data
+    assert oct(prog.stat().st_mode & 0o777) == "0o700"
+    # ... and a run that reads for itself puts it back.
+    fixed, data = run(demo)
+    assert fixed.returncode == 0 and by(data)["prog"]["changed"] and by(data)["prog"]["by"] == "builtin", data
+    assert oct(prog.stat().st_mode & 0o777) == "0o750"
+
+
+def test_the_state_module_returns_asked_contents(demo, tmp_path):
+    assert run(demo)[0].returncode == 0
+    result = subprocess.run(
+        [str(BIN / "ansible"), "localhost", "-i", "localhost,", "-c", "local", "-m", "grt_files_state",
+         "-a", json.dumps({"paths": [str(demo / "out")], "contents": [str(demo / "out" / "prog"), str(tmp_path / "none")]}),
+         "-e", f"ansible_python_interpreter={sys.executable}", "-o"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env=dict(os.environ, ANSIBLE_NOCOLOR="1", ANSIBLE_LIBRARY=str(ROOT / "roles" / "grt_common" / "library"),
+                 ANSIBLE_MODULE_UTILS=str(ROOT / "roles" / "grt_common" / "module_utils")))
+    assert result.returncode == 0, result.stdout + result.stderr
+    states = json.loads(result.stdout.split("=>", 1)[1])["states"]
+    assert states[str(demo / "out")]["type"] == "directory" and "content" not in states[str(demo / "out")]
+    prog = states[str(demo / "out" / "prog")]
+    assert base64.b64decode(prog["content"]) == (demo / "out" / "prog").read_bytes() and prog["mode"] == "0750"
+    assert states[str(tmp_path / "none")] == {"exists": False}

@@ -230,3 +230,27 @@ def test_a_short_passphrase_is_refused_before_anything_is_made(tmp_path):
     assert result.returncode != 0
     assert "must have at least 16 characters" in result.output
     assert not fresh.ca_dir.exists()
+
+
+def test_the_certificate_read_decides_what_is_signed(tmp_path):
+    """A re-run signs nothing (the request and the signing are skipped); a mode put wrong is put right without
+    signing; other names are signed anew; an IPv6 name written long-hand is not signed again at every run."""
+    pki = Pki(tmp_path)
+    v6 = {**SERVER, "link_pki_cert_sans": SANS + ["IP:2001:db8:0:0::7"]}
+    first = pki.apply(playbook(v6, CLIENT))
+    again = pki.apply(playbook(v6, CLIENT))
+    assert again.changed == 0 and again.serials == first.serials, again.stdout
+    for task in ("certificate request, made on the host", "signed anew"):
+        runs = re.findall(r"TASK \[link_pki : Certificate \| " + task + r"[^\]]*\][^\n]*\n([^\n]*)", again.stdout)
+        assert len(runs) == 2 and all(line.startswith("skipping") for line in runs), (task, runs)
+    assert "IP:2001:db8::7" in [f"IP:{ip}" for ip in pki.cert("server").extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value.get_values_for_type(x509.IPAddress)]
+
+    (pki.cert_dir / "server.crt").chmod(0o600)
+    mended = pki.apply(playbook(v6, CLIENT, ca=False))
+    assert mended.changed == 1 and mended.serials == first.serials and mode(pki.cert_dir / "server.crt") == 0o644
+
+    renamed = pki.apply(playbook({**v6, "link_pki_cert_sans": SANS + ["DNS:other.example.org"]}, CLIENT, ca=False))
+    assert renamed.serials[0] != first.serials[0] and renamed.serials[1] == first.serials[1], renamed.stdout
+    assert "other.example.org" in pki.cert("server").extensions.get_extension_for_class(
+        x509.SubjectAlternativeName).value.get_values_for_type(x509.DNSName)

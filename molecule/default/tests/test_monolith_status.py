@@ -1,11 +1,12 @@
 """playbooks/status.yml on the monolith: green (exit 0, every section, changed=0, the same in check mode), the
 same facts as JSON, and red with a non-zero exit naming the problem when the router is stopped (a re-run of
-site.yml then starts it again, and a backup timer switched off) or a certificate is about to expire (a re-run
+site.yml then starts it again, a backup timer switched off and the host's key gone from the sftp target) or a certificate is about to expire (a re-run
 renews it). The event row's counts are checked against CTFd's database."""
 
 import re
 
 import pytest
+import testinfra
 from grt_backup_checks import playbook, sql
 from grt_status_checks import plain, problems, recap, report_json, status, table
 from grt_testinfra import all_healthy, run_ok, wait_until
@@ -18,6 +19,8 @@ FRONT_KEY = "/opt/grt/front/tls/key.pem"
 SECTIONS = {"container", "disk", "certificate", "version", "router path", "event", "backup"}
 ROUTER = "grt-router-router-1"
 CHECK_TIMER = "grt-backup-check.timer"
+# The offsite repository's sftp target, and this host's key there (ctfd_backup's sftp tasks).
+TARGET_KEYS = "/home/grt-backup/.ssh/authorized_keys"
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +70,8 @@ def test_json_mode_has_the_same_facts(host, green):
 
 
 def test_a_stopped_router_is_red_and_fails_the_run_naming_it_and_a_rerun_starts_it(host):
+    target = testinfra.get_host("docker://grt-molecule-monolith-fresh")
+    keys = run_ok(target, f"cat {TARGET_KEYS}")
     run_ok(host, f"docker stop {ROUTER}")
     try:
         red = status()
@@ -74,15 +79,21 @@ def test_a_stopped_router_is_red_and_fails_the_run_naming_it_and_a_rerun_starts_
         # container stopped and the timer off, and puts both back (it asks compose only where a container is
         # not as `up` leaves it, and systemd only about units that are not enabled and active).
         run_ok(host, f"systemctl disable --now {CHECK_TIMER}")
+        # And this host's key gone from the sftp target (the target read decides what its tasks do there).
+        run_ok(target, f"sed -i '/grt-backup@{HOST}$/d' {TARGET_KEYS}")
         rerun = playbook("site.yml", "--tags", "router,backup")
         after = run_ok(host, f"docker inspect --format '{{{{.State.Status}}}} {{{{.State.Health.Status}}}}' {ROUTER}")
         timer = host.run(f"systemctl is-enabled {CHECK_TIMER}; systemctl is-active {CHECK_TIMER}").stdout.split()
+        keys_after = run_ok(target, f"cat {TARGET_KEYS}")
     finally:
         run_ok(host, f"docker start {ROUTER} && systemctl enable --now {CHECK_TIMER}")
+        if target.run(f"grep -q 'grt-backup@{HOST}$' {TARGET_KEYS}").rc != 0:
+            run_ok(target, f"printf '%s\\n' '{keys.strip()}' >> {TARGET_KEYS}")
         wait_until(lambda: all_healthy(host), 120, what="every container healthy again")
     assert rerun.returncode == 0, plain(rerun)[-3000:]
     assert recap(rerun)[HOST] >= 2 and after.split() == ["running", "healthy"], (recap(rerun), after)
     assert timer == ["enabled", "active"], timer
+    assert keys_after.strip() == keys.strip() and f"grt-backup@{HOST}" in keys, (keys, keys_after)
     assert red.returncode != 0
     rows = {(r[1], r[2]): r for r in table(red)}
     assert rows[("container", ROUTER)][3] == "RED" and rows[("router path", "GET /chat/models")][3] == "RED"

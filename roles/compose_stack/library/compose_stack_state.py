@@ -22,6 +22,18 @@ options:
   project:
     description: A compose project whose containers are reported (the filter compose_stack_up_problems judges them).
     type: str
+  paths:
+    description:
+      - Absolute paths (the stack's files), each reported as grt_common's grt_files_state reports it; the
+        grt_files tasks that write them take the result as their states and ask the host nothing more.
+    type: list
+    elements: str
+    default: []
+  stack:
+    description:
+      - A label returned as given (the stack's directory), so that a later step knows whose read this is.
+    type: str
+    default: ""
 author: grt-deploy
 """
 
@@ -32,11 +44,14 @@ containers:
   description: the project's containers but one-off ones (name, service, image, state, health, config_files)
   type: list
   returned: with project
+files: {description: path -> its state (as grt_files_state reports it), type: dict, returned: always}
+stack: {description: the label given, type: str, returned: always}
 """
 
 import json
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.grt_paths import path_state
 
 _ONEOFF = "com.docker.compose.oneoff"
 
@@ -84,8 +99,11 @@ def main():
         "images": {"type": "list", "elements": "str", "default": []},
         "networks": {"type": "list", "elements": "str", "default": []},
         "project": {"type": "str"},
+        "paths": {"type": "list", "elements": "str", "default": []},
+        "stack": {"type": "str", "default": ""},
     }, supports_check_mode=True)
-    result = {"changed": False, "images": {}, "networks": {}}
+    result = {"changed": False, "images": {}, "networks": {}, "stack": module.params["stack"],
+              "files": {path: path_state(path) for path in module.params["paths"]}}
     for ref in module.params["images"]:
         image = _inspect(module, "image", ref)
         result["images"][ref] = ({"exists": True, "id": image["Id"], "repo_digests": image.get("RepoDigests") or []}

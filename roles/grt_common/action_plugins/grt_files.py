@@ -15,6 +15,9 @@ Items (one list, in order):
   - {dest: /file, src: name (the role's files/), owner, group, mode, validate, secret}
   - {dest: /file, content: text, owner, group, mode, validate, secret}
 secret: true keeps that item's content and diff out of the result (the task need not be no_log as a whole).
+states (optional): path -> state as module grt_files_state returns it, read by an earlier call of the same run
+(compose_stack_state reads a stack's files with its images); when it holds every path, the host is not asked
+again. Only a read made after the last change to those paths may be passed.
 The result: changed, diff (of the paths that changed) and paths - per path, changed and by (state: it matched,
 nothing more was asked; builtin: the builtin action judged it).
 """
@@ -111,8 +114,10 @@ class ActionModule(ActionBase):
         result = super().run(tmp, task_vars)
         del tmp
         items = self._task.args.get("items")
-        if not isinstance(items, list) or set(self._task.args) - {"items"}:
-            raise AnsibleActionFail("grt_files takes one argument, items: a list of paths (see the action's doc)")
+        known = self._task.args.get("states") or {}
+        if not isinstance(items, list) or not isinstance(known, dict) or set(self._task.args) - {"items", "states"}:
+            raise AnsibleActionFail("grt_files takes items, a list of paths, and optionally states, a dict of their "
+                                    "states read already (see the action's doc)")
         wanted = []
         for item in items:
             kinds = [key for key in ("state", "template", "src", "content") if key in item]
@@ -134,10 +139,14 @@ class ActionModule(ActionBase):
                     checksum = hashlib.sha1(handle.read()).hexdigest()
             wanted.append((path, item, checksum))
 
-        states = self._execute_module(module_name="grt_files_state", task_vars=task_vars,
-                                      module_args={"paths": [path for path, _item, _sum in wanted]})
-        if states.get("failed"):
-            return dict(result, **states)
+        paths = [path for path, _item, _sum in wanted]
+        if all(path in known for path in paths):
+            states = {"states": known}
+        else:
+            states = self._execute_module(module_name="grt_files_state", task_vars=task_vars,
+                                          module_args={"paths": paths})
+            if states.get("failed"):
+                return dict(result, **states)
         try:
             results, diffs = [], []
             for path, item, checksum in wanted:

@@ -4,8 +4,11 @@ grt_subject_alt_names: certificate names as community.crypto takes them. Names a
 addresses as IP:<address>; then every other name as DNS:<name>. Repeats go.
 Used by front_proxy (its self-signed certificate) and remote_proxy (the link's
 server certificate); the roles' preflight has checked the names.
+grt_sans_as_read: the same names as a certificate read back lists them (community.crypto's x509_certificate_info:
+an IP address in its normal form), sorted - so that "the certificate holds these names" compares lists.
 """
 
+import ipaddress
 import re
 
 # The same pattern as grt_common_ip_regex in vars/main.yml.
@@ -20,6 +23,19 @@ def grt_subject_alt_names(names):
     return list(dict.fromkeys(sans))
 
 
+def _san_as_read(san):
+    if san.startswith("IP:"):
+        try:
+            return "IP:" + str(ipaddress.ip_address(san[3:]))
+        except ValueError:
+            return san
+    return san
+
+
+def grt_sans_as_read(sans):
+    return sorted(_san_as_read(str(san)) for san in sans or [])
+
+
 def grt_compose_ports(ports, bind_address=""):
     """Published ports in compose's short syntax, [address:]port:port/tcp (an IPv6 address in brackets)."""
     address = str(bind_address or "")
@@ -29,4 +45,5 @@ def grt_compose_ports(ports, bind_address=""):
 
 class FilterModule:
     def filters(self):
-        return {"grt_subject_alt_names": grt_subject_alt_names, "grt_compose_ports": grt_compose_ports}
+        return {"grt_subject_alt_names": grt_subject_alt_names, "grt_sans_as_read": grt_sans_as_read,
+                "grt_compose_ports": grt_compose_ports}

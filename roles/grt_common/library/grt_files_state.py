@@ -13,52 +13,27 @@ options:
     type: list
     elements: str
     required: true
+  contents:
+    description:
+      - Files whose content is returned too (base64, in C(content); up to 1 MiB), such as a certificate to inspect.
+        They need not be in O(paths).
+    type: list
+    elements: str
+    default: []
 author: grt-deploy
 """
 
-import grp
-import hashlib
-import os
-import pwd
-import stat
-
 from ansible.module_utils.basic import AnsibleModule
-
-
-def _name(lookup, ident):
-    try:
-        return lookup(ident)[0]
-    except KeyError:
-        return str(ident)
-
-
-def _state(path):
-    try:
-        info = os.lstat(path)
-    except FileNotFoundError:
-        return {"exists": False}
-    state = {
-        "exists": True,
-        "type": "directory" if stat.S_ISDIR(info.st_mode) else "file" if stat.S_ISREG(info.st_mode) else "other",
-        "mode": "%04o" % stat.S_IMODE(info.st_mode),
-        "owner": _name(pwd.getpwuid, info.st_uid),
-        "group": _name(grp.getgrgid, info.st_gid),
-        "uid": info.st_uid,
-        "gid": info.st_gid,
-    }
-    if state["type"] == "file":
-        digest = hashlib.sha1()
-        with open(path, "rb") as handle:
-            for block in iter(lambda: handle.read(1 << 16), b""):
-                digest.update(block)
-        state["checksum"] = digest.hexdigest()
-    return state
+from ansible.module_utils.grt_paths import path_state
 
 
 def main():
-    module = AnsibleModule(argument_spec={"paths": {"type": "list", "elements": "str", "required": True}},
+    module = AnsibleModule(argument_spec={"paths": {"type": "list", "elements": "str", "required": True},
+                                          "contents": {"type": "list", "elements": "str", "default": []}},
                            supports_check_mode=True)
-    module.exit_json(changed=False, states={path: _state(path) for path in module.params["paths"]})
+    contents = set(module.params["contents"])
+    paths = module.params["paths"] + [path for path in module.params["contents"] if path not in module.params["paths"]]
+    module.exit_json(changed=False, states={path: path_state(path, path in contents) for path in paths})
 
 
 if __name__ == "__main__":
