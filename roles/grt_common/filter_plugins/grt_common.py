@@ -17,9 +17,6 @@ import ipaddress
 import re
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.community.crypto.plugins.filter.x509_certificate_info import (
-    x509_certificate_info_filter,
-)
 
 # The same pattern as grt_common_ip_regex in vars/main.yml.
 IP = re.compile(r"^(([0-9]{1,3}\.){3}[0-9]{1,3}|[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*)$")
@@ -49,6 +46,10 @@ def grt_sans_as_read(sans):
 def grt_certificate_read(pem):
     if not pem:
         return {}
+    # Imported here: loading the filters (in every task's worker) need not load Python cryptography.
+    from ansible_collections.community.crypto.plugins.filter.x509_certificate_info import (
+        x509_certificate_info_filter,
+    )
     try:
         return x509_certificate_info_filter(pem)
     except AnsibleFilterError:
