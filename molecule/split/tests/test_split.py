@@ -342,8 +342,31 @@ def test_right_client_gets_the_models_and_the_server_cert_verifies(split, certs,
 
 
 def test_no_client_certificate_is_refused(split, certs, router_token):
-    ok, why = refused(split, certs, "none", router_token)
-    assert ok, why
+    # As the README says: nginx completes the TLS 1.3 handshake without a client certificate, then answers
+    # 400 before the request reaches anything (no token check, no router).
+    status, _, text, _ = remote_call(split, certs, "none", token=router_token)
+    assert status == 400 and "No required SSL certificate was sent" in text, f"HTTP {status}: {text[:200]}"
+
+
+def tls_handshake(split, group):
+    """openssl s_client from the vantage point offering one key exchange group: (handshake done, its output)."""
+    run = subprocess.run(["openssl", "s_client", "-brief", "-tls1_3", "-groups", group, "-connect",
+                          f"{split['remote_ip']}:{split['port']}", "-servername", split["server_name"]],
+                         input="", capture_output=True, text=True, timeout=30)
+    output = run.stdout + run.stderr
+    return "Protocol version: TLSv1.3" in output, output
+
+
+@pytest.mark.parametrize("group", ["X25519", "prime256v1", "secp384r1"])
+def test_the_modern_key_exchange_groups_are_accepted(split, group):
+    done, output = tls_handshake(split, group)
+    assert done, output[-1500:]
+
+
+@pytest.mark.parametrize("group", ["X448", "secp521r1", "ffdhe2048"])
+def test_other_key_exchange_groups_are_refused(split, group):
+    done, output = tls_handshake(split, group)
+    assert not done, output[-1500:]
 
 
 def test_certificate_from_another_ca_is_refused(split, certs, router_token):
