@@ -168,6 +168,35 @@ def generate(settings):
     return {"status": status, "body": raw.decode("utf-8", "replace")[:500]}
 
 
+def spend(settings, count):
+    """One participant sends `count` chats back to back, then opens a page; a second participant sends one.
+    Every answer's status, content type and JSON (the front proxy's spend guard)."""
+    status, made = admin(settings).api("POST", "/api/v1/challenges", {
+        "name": "spend " + uuid.uuid4().hex[:8], "category": "test", "description": "say hello",
+        "value": 100, "state": "visible", "type": "llm_verification",
+        "preprompt": "You are a test.", "chat_limit": 1000})
+    assert status == 200 and made.get("success"), (status, made)
+
+    def chat(browser, name):
+        data = json.dumps({"challenge_id": made["data"]["id"], "prompt": f"hello from {name}"}).encode()
+        status, headers, raw = browser.call("POST", "/generate", data, {"Content-Type": "application/json"},
+                                            timeout=60)
+        try:
+            answer = json.loads(raw)
+        except ValueError:
+            answer = raw.decode("utf-8", "replace")[:200]
+        return {"status": status, "type": headers.get("Content-Type"), "retry_after": headers.get("Retry-After"),
+                "json": answer}
+
+    first, name = participant(settings)
+    began = time.monotonic()
+    calls = [chat(first, name) for _ in range(int(count))]
+    seconds = round(time.monotonic() - began, 2)
+    page = first.call("GET", "/challenges")[0]
+    second, other = participant(settings)
+    return {"calls": calls, "seconds": seconds, "page_after": page, "other_session": chat(second, other)}
+
+
 def request(settings):
     status, _, raw = Browser(settings["url"]).call("GET", "/_standin/request")
     return {"status": status, "seen": json.loads(raw or b"{}")}
@@ -319,7 +348,7 @@ def main():
         settings = json.load(stream)
     command = {"write": write, "check": check, "events": events, "generate": generate, "request": request,
                "dump": dump, "play": play, "guess": guess, "submissions": submissions,
-               "storm": storm, "login": login,
+               "storm": storm, "login": login, "spend": spend,
                "session": session, "whoami": whoami}[sys.argv[1]]
     print(json.dumps(command(settings, *sys.argv[2:])))
 

@@ -139,6 +139,33 @@ def test_participant_can_generate_with_the_default_fix(host):
     assert json.loads(answer["body"])["success"] is True, answer
 
 
+SPEND_CALLS = 20
+
+
+def test_the_spend_guard_limits_one_session_and_nothing_else(host):
+    """20 chats back to back from one session: the first burst + 1 pass (one more should the rate refill a
+    token meanwhile), the rest are 429 in JSON and never reach CTFd; that session still opens pages, and
+    another session still chats."""
+    defaults = yaml.safe_load((SCENARIO.parents[1] / "roles/front_proxy/defaults/main.yml").read_text())
+    allowed = defaults["front_proxy_generate_burst"] + 1
+    refill = 60 / defaults["front_proxy_generate_per_minute"]
+    result = client(host, f"spend {SPEND_CALLS}")
+    statuses = [call["status"] for call in result["calls"]]
+    extra = -(-result["seconds"] // refill)  # tokens the rate may have refilled while the calls ran
+    passed = statuses.count(200)
+    assert statuses[:allowed] == [200] * allowed, statuses
+    assert allowed <= passed <= allowed + extra and statuses.count(429) == SPEND_CALLS - passed, (statuses, result["seconds"])
+    for call in result["calls"]:
+        if call["status"] == 429:
+            assert call["type"] == "application/json", call
+            assert call["json"]["success"] is False and "Too many chat messages" in call["json"]["errors"][0], call
+            assert int(call["retry_after"]) == round(refill), call
+        else:
+            assert call["json"]["success"] is True, call
+    assert result["page_after"] == 200, result
+    assert result["other_session"]["status"] == 200 and result["other_session"]["json"]["success"], result
+
+
 def load_module():
     """The ctfd_content module's own reader of the event (ctfcli's loaders)."""
     import importlib.util

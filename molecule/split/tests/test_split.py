@@ -435,6 +435,48 @@ def test_identical_concurrent_generates_reach_the_vendor_once(split, certs, rout
                              f"(X-GRT-Dedup: {[a[1].get('X-GRT-Dedup') for a in answers]})")
 
 
+SPEND_CALLS = 60
+
+
+def test_the_links_spend_guard_passes_at_most_its_burst_at_once(split, certs, router_token):
+    """60 generate calls at once (each its own uuid) with the scenario's guard of 20 a second and a burst of
+    20: the burst and what the rate refills pass, the rest are 429 in the router's error shape and never reach
+    the router; a moment later a call passes again."""
+    pins = fixtures()
+    burst, per_second = pins["remote_proxy_generate_burst"], pins["remote_proxy_generate_per_minute"] / 60
+    logged = len(access_log()[0])
+    marker = uuid.uuid4().hex
+    barrier = threading.Barrier(SPEND_CALLS)
+    answers = [None] * SPEND_CALLS
+
+    def call(index):
+        barrier.wait()
+        began = time.monotonic()
+        answers[index] = remote_call(split, certs, "good", "POST", "/chat/generate", router_token,
+                                     generate_body(MOCK_MODEL, f"spend {marker} {index}"), 60)[:3] + (began,)
+
+    threads = [threading.Thread(target=call, args=(i,)) for i in range(SPEND_CALLS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(90)
+    assert all(answers), answers
+    spread = max(a[3] for a in answers) - min(a[3] for a in answers)
+    passed = [a for a in answers if a[0] == 200]
+    limited = [a for a in answers if a[0] == 429]
+    assert len(passed) + len(limited) == SPEND_CALLS, [(a[0], a[2][:100]) for a in answers]
+    assert burst + 1 <= len(passed) <= burst + 1 + per_second * (spread + 1), (len(passed), spread)
+    for status, headers, text, _ in limited:
+        assert headers.get("Content-Type") == "application/json", headers
+        assert json.loads(text)["error"].startswith("Rate limit exceeded"), text
+    # The remote's log: each refused call has no upstream (the router never saw it).
+    refused = [e for e in access_log()[0][logged:] if e["uri"] == "/chat/generate" and e["status"] == 429]
+    assert len(refused) == len(limited) and all(e["upstream_status"] == "" for e in refused), refused
+    wait_for(lambda: remote_call(split, certs, "good", "POST", "/chat/generate", router_token,
+                                 generate_body(MOCK_MODEL, f"after {marker}"))[0] == 200, 10,
+             "a generate call passing again")
+
+
 # --- blips ----------------------------------------------------------------------------------------
 
 def test_blip_during_a_generate_loses_and_duplicates_nothing(split, vendor):
