@@ -54,10 +54,11 @@ test: lint test-env test-unit ## Everything CI runs: lint, fixture tests, every 
 molecule-%: test-env ## One Molecule scenario, e.g. make molecule-docker_host (the monolith: molecule-default)
 	molecule test -s $*
 
-# Benchmarks `make bench` runs: split (the proxy pair), doors (a crowd arriving at the monolith).
-BENCH ?= split doors
+# Benchmarks `make bench` runs: split (the proxy pair on the split scenario), link (the pair on loopback
+# against a minimal nginx pair and stunnel), doors (a crowd arriving at the monolith).
+BENCH ?= split link doors
 
-bench: test-env ## Benchmarks, not in `make test` (BENCH=split|doors, BENCH_ARGS=...); results in bench/results/
+bench: test-env ## Benchmarks, not in `make test` (BENCH=split|link|doors, BENCH_ARGS=...); results in bench/results/
 	pip install --quiet -r requirements-bench.txt
 	for bench in $(BENCH); do
 	  bench/$$bench.sh $(BENCH_ARGS)

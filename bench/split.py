@@ -36,6 +36,7 @@ import sys
 import time
 import uuid
 
+from bench_plot import pyplot
 from grt_split.client import BackgroundClient, run_client
 from grt_split.hosts import container_image, harness_ip, link_cut, on_host, router_container
 from grt_split.scenario import LOCAL, REMOTE, fixtures, vault_view
@@ -216,13 +217,8 @@ def markdown(result, plot_name):
 
 
 def plot(result, path):
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        log("matplotlib is not installed (pip install -r requirements-bench.txt): no plot")
+    plt = pyplot(log)
+    if plt is None:
         return False
     levels = [row["concurrency"] for row in result["p1"]]
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)

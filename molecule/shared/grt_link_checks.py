@@ -11,6 +11,7 @@ import pathlib
 import socket
 import ssl
 import tempfile
+import time
 
 from grt_split.hosts import on_host
 from grt_split.scenario import REMOTE
@@ -145,8 +146,14 @@ def serial_of(der):
 
 # --- the remote proxy's access log --------------------------------------------------------------------
 
+# The link proxies write their access log in batches at least once a second (access_log ... flush=1s).
+LOG_FLUSH_SECONDS = 1.2
+
+
 def access_log(host=REMOTE, container="grt-link-remote", since=None):
-    """The remote proxy's JSON access log lines (other lines ignored) and the raw text."""
+    """The remote proxy's JSON access log lines (other lines ignored) and the raw text, once the requests
+    made before the call have been flushed to it."""
+    time.sleep(LOG_FLUSH_SECONDS)
     args = ["docker", "logs"]
     if since:
         args += ["--since", since]

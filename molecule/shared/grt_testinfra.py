@@ -56,7 +56,7 @@ def merge(base, extra):
 
 
 def offline_image(repository):
-    """The upstream name:tag the harness pushed for `repository` (e.g. 'nginx' -> 'nginx:1.26')."""
+    """The upstream name:tag the harness pushed for `repository` (e.g. 'nginx' -> 'nginx:1.30')."""
     for line in MANIFEST.read_text().splitlines():
         fields = line.split("#", 1)[0].split()
         if len(fields) == 3:

@@ -1,7 +1,7 @@
 """Behaviour tests for the offline image set (test-fixtures/images/manifest).
 
 The images under test stand in for the official mariadb:10.11, redis:8.0 and
-nginx:1.26 images on test hosts without Docker Hub, so these tests check the
+nginx:1.30 images on test hosts without Docker Hub, so these tests check the
 parts of the official images' contracts that our roles rely on, against real
 containers. Images are passed by tag (build them first, e.g.
 ``docker build -t grt-test/offline/mariadb --build-arg
@@ -532,7 +532,7 @@ def test_nginx_config_test_and_layout():
     assert re.search(r"root\s+/usr/share/nginx/html;", dump)
     assert re.search(r"^user\s+nginx;", dump, re.M)
     version = docker("run", "--rm", NGINX_IMAGE, "nginx", "-V").stderr
-    assert "nginx/1.26." in version
+    assert "nginx/1.30." in version
     assert "--with-http_ssl_module" in version
     # njs as the official image ships it: in /etc/nginx/modules, not loaded until asked for.
     assert "load_module" not in dump
