@@ -15,7 +15,8 @@ import uuid
 
 import yaml
 from grt_backup_checks import client, vault_view
-from grt_testinfra import all_healthy, assert_static_from_nginx, containers, docker_json, run_ok, wait_until
+from grt_testinfra import (all_healthy, assert_static_from_nginx, containers, docker_json, role_vars, run_ok,
+                           wait_until)
 
 testinfra_hosts = ["ansible://grt-molecule-monolith"]
 
@@ -146,9 +147,9 @@ def test_the_spend_guard_limits_one_session_and_nothing_else(host):
     """20 chats back to back from one session: the first burst + 1 pass (one more should the rate refill a
     token meanwhile), the rest are 429 in JSON and never reach CTFd; that session still opens pages, and
     another session still chats."""
-    defaults = yaml.safe_load((SCENARIO.parents[1] / "roles/front_proxy/defaults/main.yml").read_text())
-    allowed = defaults["front_proxy_generate_burst"] + 1
-    refill = 60 / defaults["front_proxy_generate_per_minute"]
+    guard = role_vars(host, "front_proxy")  # the role's defaults, overlaid with the inventory's values
+    allowed = int(guard["front_proxy_generate_burst"]) + 1
+    refill = 60 / int(guard["front_proxy_generate_per_minute"])
     result = client(host, f"spend {SPEND_CALLS}")
     statuses = [call["status"] for call in result["calls"]]
     extra = -(-result["seconds"] // refill)  # tokens the rate may have refilled while the calls ran
