@@ -115,3 +115,14 @@ def test_none_or_a_damaged_certificate_reads_as_nothing_and_is_made_anew(pki, pe
     assert not as_made(pki, pem)
     # A key task that did not run (check mode on a new host) has no fingerprint.
     assert not as_made(pki, make(pki["key"], signer=pki["ca_key"]), key={"skipped": True})
+
+
+# grt_networks and grt_networks_invalid (the same filter file): the port guards' and /admin's sources.
+def test_sources_become_networks_and_the_bad_ones_are_named():
+    sources = ["198.51.100.7", "10.20.3.4/16", "2001:db8::1", "not-an-address", "300.1.1.1"]
+    assert filters.grt_networks(sources, 4) == ["198.51.100.7/32", "10.20.0.0/16", "2001:db8::1",
+                                                "not-an-address", "300.1.1.1"]
+    assert filters.grt_networks_invalid(sources, 4) == ["2001:db8::1", "not-an-address", "300.1.1.1"]
+    assert filters.grt_networks_invalid(sources) == ["not-an-address", "300.1.1.1"]
+    assert filters.grt_networks(["2001:db8::1"]) == ["2001:db8::1/128"]
+    assert filters.grt_networks([]) == [] and filters.grt_networks_invalid(None) == []

@@ -40,6 +40,10 @@ CHECKS = """\
                 that: demo_tls_days | int > 0
                 msg: "demo_tls_days must be above 0."
                 when: demo_tls
+              - name: a recommendation, not a requirement
+                that: demo_names | length > 1
+                warn: true
+                msg: "demo_names has one name only: consider a second."
               - name: the mode's settings
                 that: demo_modes[demo_mode].size > 0
                 # Templated only when the check fails: it names what only then matters.
@@ -59,6 +63,16 @@ def test_every_check_holds_and_the_play_goes_on(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:]
     # The TLS check did not apply (its `when`), so its value was never judged.
     assert "ALL CHECKS HELD" in result.stdout
+
+
+def test_a_warning_check_warns_and_the_play_goes_on(tmp_path):
+    result = run(tmp_path, CHECKS, dict(GOOD, demo_names=["a"]))
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "[WARNING]: demo_names has one name only: consider a second." in result.stdout + result.stderr
+    assert "ALL CHECKS HELD" in result.stdout
+    # Holding, it says nothing.
+    quiet = run(tmp_path, CHECKS, GOOD)
+    assert "consider a second" not in quiet.stdout + quiet.stderr
 
 
 def test_each_failed_check_names_itself_in_one_message_before_anything_runs(tmp_path):

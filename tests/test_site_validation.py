@@ -112,11 +112,12 @@ def test_default_database_sizing_passes_for_any_worker_count(tmp_path):
         assert result.returncode == 0, result.stdout[-3000:]
 
 
-def ctfd_preflight(tmp_path, host_vars):
+def ctfd_preflight(tmp_path, host_vars, role="ctfd"):
     playbook = tmp_path / "sizing.yml"
     playbook.write_text(yaml.safe_dump([{
-        "name": "ctfd's preflight", "hosts": "all", "gather_facts": False,
-        "tasks": [{"name": "Preflight of ctfd", "ansible.builtin.include_role": {"name": "ctfd", "tasks_from": "preflight"}}]}]))
+        "name": f"{role}'s preflight", "hosts": "all", "gather_facts": False,
+        "tasks": [{"name": f"Preflight of {role}",
+                   "ansible.builtin.include_role": {"name": role, "tasks_from": "preflight"}}]}]))
     inventory_path = tmp_path / "hosts.yml"
     inventory_path.write_text(yaml.safe_dump({"all": {"hosts": {"grt-test-controller": controller_host(host_vars)}}}))
     bin_dir = pathlib.Path(sys.executable).parent
@@ -212,3 +213,34 @@ def test_the_validation_play_marks_its_hosts_validated_last():
             tasks = yaml.safe_load(main.read_text())
             assert {"name": tasks[0]["name"], "ansible.builtin.include_tasks": "preflight.yml",
                     "when": "not grt_validated | default(false)"} == tasks[0], main
+
+
+@pytest.mark.parametrize(("role", "host_vars", "expected"), [
+    ("front_proxy", {"front_proxy_allowed_sources": ["10.1.0.0/16", "2001:db8::/32", "venue"]},
+     "front_proxy_allowed_sources takes IPv4 addresses or networks in CIDR notation, such as 198.51.100.7 or "
+     "10.20.0.0/16 (not valid: ['2001:db8::/32', 'venue'])"),
+    ("front_proxy", {"front_proxy_allowed_sources": ["10.1.0.0/16"], "front_proxy_bind_address": "::"},
+     "so they cannot be bound to an IPv6 address ('::') then"),
+    ("front_proxy", {"front_proxy_admin_sources": ["192.0.2.0/24", "organisers"]},
+     "front_proxy_admin_sources takes IPv4/IPv6 addresses or networks in CIDR notation"),
+    ("front_proxy", {"front_proxy_memory_limit": "256 MB"}, "front_proxy_memory_limit must be a size"),
+    ("front_proxy", {"front_proxy_allowed_sources": ["10.1.0.0/16"], "front_proxy_https_port": 2222,
+                     "ansible_connection": "ssh", "ansible_port": 2222},
+     "front_proxy_allowed_sources would guard port 2222, the port Ansible connects to this host on"),
+    ("ctfd", {"ctfd_db_memory_limit": "2 GiB"}, "ctfd_db_memory_limit=2 GiB"),
+])
+def test_bad_guard_admin_and_memory_input_is_refused_with_its_message(tmp_path, role, host_vars, expected):
+    result = ctfd_preflight(tmp_path, host_vars, role=role)
+    output = " ".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert expected in output, output[-3000:]
+
+
+def test_an_unguarded_link_port_is_a_warning_not_a_refusal(tmp_path):
+    names = {"remote_proxy_allowed_clients": ["grt-venue"]}
+    open_port = ctfd_preflight(tmp_path, names, role="remote_proxy")
+    output = " ".join((open_port.stdout + open_port.stderr).split())
+    assert open_port.returncode == 0, output[-3000:]
+    assert "[WARNING]: remote_proxy_allowed_sources is empty: anyone on the Internet can reach" in output
+    guarded = ctfd_preflight(tmp_path, dict(names, remote_proxy_allowed_sources=["203.0.113.45"]), role="remote_proxy")
+    assert guarded.returncode == 0 and "remote_proxy_allowed_sources is empty" not in guarded.stdout + guarded.stderr

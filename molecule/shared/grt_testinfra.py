@@ -113,3 +113,47 @@ def assert_static_from_nginx(host, path):
     body = run_ok(host, f"curl -ksS --compressed https://127.0.0.1/{path} | sha256sum").split()[0]
     on_disk = run_ok(host, f"sha256sum /opt/grt/ctfd/static/{path}").split()[0]
     assert body == on_disk
+
+
+def readme_hardening():
+    """The README's "Containers, hardened" table: container name -> {caps, read_only, memory_var}."""
+    text = (PROJECT_DIR / "README.md").read_text()
+    section = text.split("\n### Containers, hardened\n", 1)[1].split("\n#", 1)[0]
+    rows = {}
+    for line in section.splitlines():
+        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[0].startswith("`grt-"):
+            rows[cells[0].strip("`")] = {
+                "caps": sorted([] if cells[1] == "none" else [cap.strip() for cap in cells[1].split(",")]),
+                "read_only": {"yes": True, "no": False}[cells[2]],
+                "memory_var": cells[3].strip("`"),
+            }
+    return rows
+
+
+def size_in_bytes(value):
+    """A size as Docker reads mem_limit (512m, 2g, bytes) in bytes."""
+    number, unit = re.fullmatch(r"(\d+)([bkmg]?)", str(value).lower()).groups()
+    return int(number) * 1024 ** "bkmg".index(unit or "b")
+
+
+def hardening_problems(inspected, row, memory_limit):
+    """What in a container's docker inspect differs from its README row and its memory limit variable."""
+    config = inspected["HostConfig"]
+    name = inspected["Name"].lstrip("/")
+    found = {
+        "cap_drop": config.get("CapDrop") or [],
+        "cap_add": sorted(cap.removeprefix("CAP_") for cap in config.get("CapAdd") or []),
+        "no-new-privileges": any(opt in ("no-new-privileges", "no-new-privileges:true")
+                                 for opt in config.get("SecurityOpt") or []),
+        "read_only": config.get("ReadonlyRootfs"),
+        "memory": config.get("Memory"),
+        "network_mode": config.get("NetworkMode"),
+    }
+    wanted = {"cap_drop": ["ALL"], "cap_add": row["caps"], "no-new-privileges": True, "read_only": row["read_only"],
+              "memory": size_in_bytes(memory_limit)}
+    problems = [f"{name}: {key} is {found[key]!r}, the README says {value!r}"
+                for key, value in wanted.items() if found[key] != value]
+    if found["network_mode"] == "host":
+        problems.append(f"{name}: on the host network")
+    return problems

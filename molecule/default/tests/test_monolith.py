@@ -4,6 +4,7 @@ Tests run in file order: the output scan first (nothing else has run yet),
 the container restarts last (the host restart is test_monolith_venue.py's, with the host cut off).
 """
 
+import ipaddress
 import json
 import os
 import pathlib
@@ -15,8 +16,8 @@ import uuid
 
 import yaml
 from grt_backup_checks import client, vault_view
-from grt_testinfra import (all_healthy, assert_static_from_nginx, containers, docker_json, role_vars, run_ok,
-                           wait_until)
+from grt_testinfra import (all_healthy, assert_static_from_nginx, containers, docker_json, hardening_problems,
+                           readme_hardening, role_vars, run_ok, wait_until)
 
 testinfra_hosts = ["ansible://grt-molecule-monolith"]
 
@@ -77,6 +78,44 @@ def test_only_the_front_proxy_listens_on_the_host(host):
         assert port not in listening, f"port {port} listens on the test host: {sorted(listening)}"
 
 
+def test_every_container_is_hardened_as_the_readme_lists(host):
+    table = readme_hardening()
+    inventory = host.ansible.get_variables()
+    found = {c["Name"].lstrip("/"): c for c in containers(host)}
+    listed = {name for name in table if not name.startswith("grt-link-")}
+    assert set(found) == listed, f"containers here: {sorted(found)}; in the README's table: {sorted(listed)}"
+    problems = [problem for name in sorted(listed)
+                for problem in hardening_problems(found[name], table[name], inventory[table[name]["memory_var"]])]
+    assert not problems, "\n".join(problems)
+
+
+def on_another_host(command):
+    """Run a command on the scenario's second host: another machine on the venue's network."""
+    return subprocess.run(["docker", "exec", "grt-molecule-monolith-fresh", "sh", "-c", command],
+                          check=True, capture_output=True, text=True, timeout=60).stdout
+
+
+def test_admin_pages_only_from_the_admin_sources_while_the_site_serves_everyone(host):
+    address = subprocess.run(
+        ["docker", "inspect", "-f", '{{(index .NetworkSettings.Networks "grt-test").IPAddress}}', "grt-molecule-monolith"],
+        check=True, capture_output=True, text=True).stdout.strip()
+    assert role_vars(host, "front_proxy")["front_proxy_admin_sources"] == ["10.123.0.0/16"]
+
+    def status(path, where=on_another_host, base=f"https://{address}"):
+        return where(f"curl -ksS -o /dev/null -w '%{{http_code}}' {base}{path}")
+
+    # Participants' ports are open to another host: the site, its redirect to HTTPS, the challenges.
+    assert status("/", base=f"http://{address}") == "301"
+    assert "csrfNonce" in on_another_host(f"curl -ksS https://{address}/")
+    assert status("/challenges") in ("200", "302")
+    # CTFd's admin pages are nginx's 403 there, before CTFd sees the request.
+    for path in ("/admin", "/admin/pages", "/admin/config?x=1"):
+        assert status(path) == "403", path
+    assert "nginx" in on_another_host(f"curl -ksS https://{address}/admin/pages")
+    # From this host's clients (the admins' range here) CTFd answers: an anonymous visitor is sent to log in.
+    assert status("/admin/pages", where=lambda command: run_ok(host, command), base="https://127.0.0.1") == "302"
+
+
 def test_https_serves_ctfd_with_the_theme_index_page(host):
     page = run_ok(host, "curl -ksS https://127.0.0.1/")
     # The index page comes from the theme repository's pages/index.html (set by ctfd_setup).
@@ -101,7 +140,12 @@ def test_proxy_passes_forwarded_headers(host):
     assert seen["status"] == 200, seen
     assert seen["seen"]["scheme"] == "https", seen
     assert seen["seen"]["host"].split(":")[0] == "127.0.0.1", seen
-    assert seen["seen"]["remote_addr"] == "127.0.0.1" or seen["seen"]["remote_addr"].startswith("172."), seen
+    # The test client's own address, as Docker's userland proxy passes it on: from a gateway of this host's
+    # networks (the scenario's address pool).
+    pools = [ipaddress.ip_network(pool["base"]) for pool in
+             host.ansible.get_variables()["docker_host_daemon_extra_options"]["default-address-pools"]]
+    remote = ipaddress.ip_address(seen["seen"]["remote_addr"])
+    assert remote.is_loopback or any(remote in pool for pool in pools), seen
 
 
 def test_theme_static_assets_come_from_nginx_compressed_and_cached(host):

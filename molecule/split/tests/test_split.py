@@ -238,32 +238,43 @@ rc=$? ; [ $rc -le 1 ] || echo "grep exited $rc" >&2 ; exit 0
 
 # Where scan_files() plants a harmless canary first, to see the scan reach each
 # kind of place: a stack directory, a tmpfs, the Docker volume, and (through
-# the link proxy's container) a container's own writable layer.
+# a container with a writable root) a container's own writable layer.
 CANARY_NAME = ".grt-scan-canary"
 CANARY_PLACES = ("/opt/grt/link", "/tmp", "/var/lib/docker")
 
 
-def scan_files(host_name, patterns, container):
-    """Files on the host holding any of the patterns (the canaries' excluded, once seen)."""
+def writable_containers(host_name):
+    """The containers on the host whose root filesystem is writable (a layer on the host's disk)."""
+    return [c["Name"].lstrip("/") for c in containers(host_name) if not c["HostConfig"].get("ReadonlyRootfs")]
+
+
+def scan_files(host_name, patterns):
+    """Files on the host holding any of the patterns (the canaries' excluded, once seen). Where a container
+    has a writable root, the scan must reach its layer too; where none has, no container can write a file
+    anywhere but its volumes and memory."""
     patterns = [p for p in patterns if p]
     assert patterns
+    writable = writable_containers(host_name)
     canary = f"grt-scan-canary-{uuid.uuid4().hex}"
     plant = [f"printf '%s\\n' {canary} > {place}/{CANARY_NAME}" for place in CANARY_PLACES]
     planted = [f"{place}/{CANARY_NAME}" for place in CANARY_PLACES]
     try:
         on_host(host_name, "sh", "-c", " && ".join(plant))
-        on_host(host_name, "docker", "exec", container, "sh", "-c", f"printf '%s\\n' {canary} > /{CANARY_NAME}")
+        for container in writable:
+            on_host(host_name, "docker", "exec", "--user", "0", container, "sh", "-c",
+                    f"printf '%s\\n' {canary} > /{CANARY_NAME}")
         result = on_host(host_name, "sh", "-c", SCAN, input="\n".join(patterns + [canary]) + "\n", timeout=1200)
     finally:
         on_host(host_name, "rm", "-f", *planted, check=False)
-        on_host(host_name, "docker", "exec", container, "rm", "-f", f"/{CANARY_NAME}", check=False)
+        for container in writable:
+            on_host(host_name, "docker", "exec", "--user", "0", container, "rm", "-f", f"/{CANARY_NAME}", check=False)
     assert "grep exited" not in result.stderr, result.stderr[-2000:]
     found = result.stdout.split()
     canaries = [path for path in found if path.endswith("/" + CANARY_NAME)]
     for path in planted:
         assert path in canaries, f"the scan did not reach {path}: {canaries}"
-    assert any(path.endswith(f"/diff/{CANARY_NAME}") for path in canaries), \
-        f"the scan did not reach the container layers: {canaries}"
+    layers = [path for path in canaries if path.endswith(f"/diff/{CANARY_NAME}")]
+    assert len(layers) == len(writable), f"the scan reached {len(layers)} of {writable}'s layers: {canaries}"
     return [path for path in found if path not in canaries]
 
 
@@ -604,7 +615,7 @@ def test_no_vendor_key_and_no_ca_key_anywhere_on_the_local_host(split, vendor_ke
     vault_text = (SCENARIO_DIR / "group_vars" / "router" / "keys.yml").read_text().splitlines()
     keys_vault = [line for line in vault_text[1:3] if len(line) >= 40]
     ca = ca_key_patterns(split)
-    found = scan_files(LOCAL, keys + keys_vault + ca, container="grt-link-local")
+    found = scan_files(LOCAL, keys + keys_vault + ca)
     assert not found, f"vendor key, vault file or CA key material in files on the local host: {found}"
     inspected = json.dumps(containers(LOCAL))
     images = on_host(LOCAL, "sh", "-c", "docker image inspect $(docker image ls -aq)").stdout
@@ -623,7 +634,7 @@ def test_remote_holds_the_vendor_key_only_in_the_router_and_no_ca_key(split, ven
         elif vendor_key in json.dumps(c):
             holders.append(f"{name} (outside its environment)")
     assert holders == [router], holders
-    found = scan_files(REMOTE, ca_key_patterns(split), container="grt-link-remote")
+    found = scan_files(REMOTE, ca_key_patterns(split))
     assert not found, f"CA key material in files on the remote host: {found}"
     in_link = on_host(REMOTE, "sh", "-c", "grep -rlsF -f /dev/stdin /opt/grt/link; exit 0",
                       input=vendor_key + "\n").stdout.split()

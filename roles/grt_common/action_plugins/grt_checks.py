@@ -7,6 +7,7 @@
             that: [front_proxy_http_port | int > 0, ...]     # like assert's `that` (all must hold)
             msg: "front_proxy_http_port ({{ front_proxy_http_port }}) must ..."
             when: front_proxy_tls_mode != 'none'             # optional: the check applies only then
+            warn: true                                       # optional: a warning when it does not hold, not a failure
 
 Every check is judged, in order, and the task fails with the message of each one that does not hold - all of
 them, one per line - so a run with two mistakes names both before anything changes. A check whose expression
@@ -44,7 +45,7 @@ class ActionModule(ActionBase):
         if not isinstance(checks, list) or not all(isinstance(c, dict) and "that" in c and "msg" in c for c in checks):
             return {"failed": True, "msg": "grt_checks: checks must be a list of {name, that, msg[, when]}."}
 
-        problems, failed_names = [], []
+        problems, failed_names, warnings = [], [], []
         for check in checks:
             try:
                 if not all(self._templar.evaluate_conditional(conditional=c) for c in _as_list(check.get("when", []))):
@@ -58,11 +59,16 @@ class ActionModule(ActionBase):
                 message = str(self._templar.template(check["msg"])).strip()
             except AnsibleError:
                 message = str(check["msg"]).strip()
+            if check.get("warn") and not error:
+                warnings.append(message)
+                continue
             problems.append(message + error)
             failed_names.append(check.get("name", check["that"]))
 
         result["changed"] = False
         result["checks"] = len(checks)
+        if warnings:
+            result["warnings"] = warnings
         if problems:
             result["failed"] = True
             result["failed_checks"] = failed_names

@@ -94,9 +94,40 @@ def grt_compose_ports(ports, bind_address=""):
     return [f"{prefix}{int(port)}:{int(port)}/tcp" for port in ports]
 
 
+def _network(source, version):
+    network = ipaddress.ip_network(str(source), strict=False)
+    if version and network.version != int(version):
+        raise ValueError(f"not IPv{version}")
+    return network
+
+
+def grt_networks(sources, version=None):
+    """Each source (an address, or a network in CIDR notation; of IP version `version` when given) as its
+    network, such as 192.0.2.0/24; an entry that is neither is kept as it was (grt_networks_invalid names it)."""
+    networks = []
+    for source in sources or []:
+        try:
+            networks.append(str(_network(source, version)))
+        except ValueError:
+            networks.append(source)
+    return networks
+
+
+def grt_networks_invalid(sources, version=None):
+    """The entries of sources that are not an address or network (CIDR), of IP version `version` when given."""
+    invalid = []
+    for source in sources or []:
+        try:
+            _network(source, version)
+        except ValueError:
+            invalid.append(source)
+    return invalid
+
+
 class FilterModule:
     def filters(self):
         return {"grt_subject_alt_names": grt_subject_alt_names, "grt_sans_as_read": grt_sans_as_read,
-                "grt_compose_ports": grt_compose_ports, "grt_certificate_read": grt_certificate_read,
+                "grt_compose_ports": grt_compose_ports, "grt_networks": grt_networks,
+                "grt_networks_invalid": grt_networks_invalid, "grt_certificate_read": grt_certificate_read,
                 "grt_certificate_days_left": grt_certificate_days_left,
                 "grt_certificate_as_made": grt_certificate_as_made}
