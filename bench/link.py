@@ -54,6 +54,8 @@ PORTS = {
 }
 PATHS = {"direct": "backend", "pair": "pair_local", "minimal": "minimal_local", "stunnel": "stunnel_local"}
 REMOTE_NAME, CLIENT_NAME = "grt-bench-remote", "grt-bench-local"
+# compose_stack_nginx_log_path: where the roles' proxies write their access logs (a directory of the host).
+LOG_PATH = "/var/log/grt"
 # Issue 14's goals, at the highest level measured (c) and at one client.
 GOALS = [
     ("pair req/s >= 1.2 x stunnel's at c", lambda r, c: r["pair"][c]["rps"] >= 1.2 * r["stunnel"][c]["rps"]),
@@ -228,10 +230,12 @@ def running(work, tls):
         for name in ("backend", "minimal-remote", "minimal-local", "remote", "local"):
             container = f"{PREFIX}-{name}"
             run("docker", "rm", "-f", container, check=False)
+            logs = work / "logs" / name
+            logs.mkdir(parents=True, mode=0o711)
             run("docker", "run", "-d", "--name", container, "--network", "host",
                 "-v", f"{work / 'nginx.conf'}:/etc/nginx/nginx.conf:ro",
                 "-v", f"{work / name / 'conf.d'}:/etc/nginx/conf.d:ro", "-v", f"{tls}:/etc/nginx/tls:ro",
-                "--tmpfs", "/var/cache/grt-link:mode=1777", IMAGE)
+                "--tmpfs", "/var/cache/grt-link:mode=1777", "-v", f"{logs}:{LOG_PATH}", IMAGE)
             names.append(container)
         for side in ("remote", "local"):
             stunnels.append(subprocess.Popen(["stunnel", str(work / f"stunnel-{side}.conf")],
@@ -244,6 +248,22 @@ def running(work, tls):
             process.terminate()
         for container in names:
             run("docker", "rm", "-f", container, check=False)
+
+
+def wait_for_cache_loader(work, timeout=90):
+    """A disk cache (the remote's dedup lock) is cold until nginx's cache loader has run, 60 s after the
+    start: until then every lookup of a new key also tries to open a file. A deployment runs for days, so
+    the pair is measured as it runs then."""
+    if "proxy_cache_path" not in (work / "remote/conf.d/grt-link.conf").read_text():
+        return
+    log("waiting for the remote proxy's cache loader (nginx runs it 60 s after the start)")
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        logs = run("docker", "logs", f"{PREFIX}-remote", check=False)
+        if re.search(r"cache loader process \d+ exited", logs.stdout + logs.stderr):
+            return
+        time.sleep(2)
+    raise SystemExit(f"bench: the remote proxy's cache loader did not finish within {timeout} s")
 
 
 def wait_for_port(port, timeout=30):
@@ -400,6 +420,7 @@ def main():
         write_anchors(work, tls)
         nginx_conf(work)
         with running(work, tls):
+            wait_for_cache_loader(work)
             samples = measure(args, token)
     finally:
         if args.keep:

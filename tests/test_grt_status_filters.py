@@ -133,16 +133,18 @@ def test_backups_fresh_failed_old_and_timer():
 
 def test_the_link_counts_requests_retries_errors_and_slow_ones():
     local = [
-        '{"time":"t","layer":"deadline","uri":"/chat/generate","status":200,"request_time":0.2}',
-        '{"time":"t","layer":"retry","uri":"/chat/generate","status":200,"upstream_addr":"10.0.0.2:8443, 10.0.0.2:8443"}',
-        '{"time":"t","layer":"deadline","uri":"/chat/generate","status":504,"request_time":120.004}',
-        '{"time":"t","layer":"retry","uri":"/chat/generate","status":502,'
+        '{"time":"t","uri":"/chat/generate","status":200,"request_time":0.2,"upstream_addr":"10.0.0.2:8443"}',
+        '{"time":"t","uri":"/chat/generate","status":200,"request_time":0.9,'
+        '"upstream_addr":"10.0.0.2:8443, 10.0.0.2:8443"}',
+        # Every try failed: nginx answered from its error page, under that page's uri.
+        '{"time":"t","uri":"/_grt_link/502","status":502,"request_time":6.004,'
         '"upstream_addr":"10.0.0.2:8443, 10.0.0.2:8443, 10.0.0.2:8443"}',
-        '{"time":"t","layer":"deadline","uri":"/chat/generate","status":200,"request_time":3.5}',
+        '{"time":"t","uri":"/chat/generate","status":200,"request_time":3.5,"upstream_addr":"10.0.0.2:8443"}',
+        '{"time":"t","uri":"/health","status":200,"request_time":0.001,"upstream_addr":"10.0.0.2:8443"}',
         "nginx: [notice] start worker process 7",
     ]
     row = status.grt_status_link(local, "h", "local")[0]
-    assert row["facts"] == {"requests": 3, "errors": 1, "retries": 3, "slow": 2, "slowest_seconds": 120.004,
+    assert row["facts"] == {"requests": 4, "errors": 1, "retries": 3, "slow": 2, "slowest_seconds": 6.004,
                             "problem": ""} and row["state"] == "warn"
     remote = ['{"time":"t","uri":"/chat/models","status":200}', '{"time":"t","uri":"/health","status":200}']
     quiet = status.grt_status_link(remote, "h", "remote")[0]

@@ -150,15 +150,20 @@ def serial_of(der):
 LOG_FLUSH_SECONDS = 1.2
 
 
-def access_log(host=REMOTE, container="grt-link-remote", since=None):
-    """The remote proxy's JSON access log lines (other lines ignored) and the raw text, once the requests
-    made before the call have been flushed to it."""
+def link_log_dir():
+    """Where both link proxies write their access logs on the host (grt_common_link_log_dir)."""
+    from grt_testinfra import PROJECT_DIR
+    import yaml
+
+    return yaml.safe_load((PROJECT_DIR / "roles/grt_common/vars/main.yml").read_text())["grt_common_link_log_dir"]
+
+
+def access_log(host=REMOTE, name="access.log"):
+    """A link proxy's JSON access log lines (other lines ignored) and the raw text, once the requests made
+    before the call have been flushed to it: by default the remote proxy's current file."""
     time.sleep(LOG_FLUSH_SECONDS)
-    args = ["docker", "logs"]
-    if since:
-        args += ["--since", since]
-    result = on_host(host, *args, container)
-    text = result.stdout + result.stderr
+    result = on_host(host, "cat", f"{link_log_dir()}/{name}")
+    text = result.stdout
     entries = []
     for line in text.splitlines():
         line = line.strip()

@@ -27,6 +27,7 @@ from grt_link_checks import (
     access_log,
     entry_value,
     https_request,
+    link_log_dir,
     load_ca,
     mint_client,
     new_ca,
@@ -536,6 +537,42 @@ def test_cut_longer_than_the_budget_fails_within_the_budget_then_recovers(split,
     assert marker in json.loads(again["body"])["generation"], again
     time.sleep(3)
     assert len(vendor.calls_with(marker)) == 1
+
+
+def test_the_link_logs_are_files_that_logrotate_rotates_and_nginx_reopens(split, certs, router_token):
+    """Both proxies write their access logs to files on the host (not the containers' stdout); logrotate's
+    configuration for them, run now, rotates each: the next call is in the emptied file on both ends, and
+    both reload and start again. The status report below then reads the last hour across the rotation."""
+    log_dir = link_log_dir()
+    proxies = ((LOCAL, "grt-link-local"), (REMOTE, LINK_REMOTE))
+    marker = uuid.uuid4().hex
+    # A line on each end that must end up in the rotated file: a path neither passes on (404).
+    assert through_pair(path=f"/before-{marker}")["status"] == 404
+    assert remote_call(split, certs, "good", path=f"/before-{marker}", token=router_token)[0] == 404
+    for host, _ in proxies:
+        access_log(host)  # flushed
+        on_host(host, "logrotate", "--force", "/etc/logrotate.d/grt-link")
+        rotated = on_host(host, "cat", f"{log_dir}/access.log.1").stdout
+        assert f"/before-{marker}" in rotated, (host, rotated[-1500:])
+    answer = through_pair(generate_body(MOCK_MODEL, f"rotated {marker}"))
+    assert answer["status"] == 200, answer
+    for host, container in proxies:
+        # Moved aside without copytruncate, nginx would go on writing to the moved file (and no new one).
+        entries, text = access_log(host)
+        assert "/chat/generate" in [e["uri"] for e in entries] and marker not in text, (host, text[-2000:])
+        assert on_host(host, "stat", "-c", "%a %U", log_dir).stdout.split() == ["750", "root"], host
+        stdout = on_host(host, "docker", "logs", "--since", "5m", container).stdout
+        assert '"uri":"/chat/generate"' not in stdout, f"{container} still logs calls to its stdout"
+    # nginx's master (root without CAP_DAC_OVERRIDE) opens its logs again at a reload and at a start: the
+    # rotation must leave it able to (a reopen, USR1, would have handed them to the workers' user).
+    for host, container in proxies:
+        on_host(host, "docker", "exec", container, "nginx", "-s", "reload")
+        time.sleep(1)
+        errors = on_host(host, "docker", "logs", "--since", "10s", container).stderr
+        assert "[emerg]" not in errors, f"{container} after a reload: {errors[-1500:]}"
+        on_host(host, "docker", "restart", container)
+    wait_for(lambda: through_pair(generate_body(MOCK_MODEL, f"restarted {marker}"))["status"] == 200, 60,
+             "a call through the pair after both proxies reloaded and restarted on their rotated logs")
 
 
 def test_the_status_report_shows_the_blips_in_the_link_row_and_is_green_again(split):

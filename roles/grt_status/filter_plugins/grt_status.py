@@ -225,9 +225,9 @@ def grt_status_backups(data, host):
 
 
 def grt_status_link(lines, host, role, slow_seconds=2.0):
-    """lines: the proxy's JSON access log lines of the window (its grt_link format; `docker logs --since`);
+    """lines: the proxy's JSON access log lines of the window (its grt_link format, tasks/rows/link.yml);
     role: local or remote. Counts requests, errors (status 5xx), slow ones (slow_seconds or longer, with the
-    slowest) and, on the local proxy, retries: the retry layer's tries beyond the first. A short blip on a
+    slowest) and, on the local proxy, retries: each call's tries beyond the first. A short blip on a
     kept-alive connection is carried by TCP and shows as a slow request; a connection that fails is retried."""
     requests = retries = errors = slow = 0
     slowest = 0.0
@@ -242,13 +242,8 @@ def grt_status_link(lines, host, role, slow_seconds=2.0):
         if "status" not in entry:
             continue
         if role == "local":
-            layer = entry.get("layer")
-            if layer == "retry":
-                # nginx lists every try in $upstream_addr: "a, b" (next upstream), "a : b" (another group).
-                retries += len(re.split(r",\s*|\s+:\s+", entry.get("upstream_addr") or "-")) - 1
-                continue
-            if layer != "deadline":
-                continue
+            # nginx lists every try in $upstream_addr: "a, b" (next upstream), "a : b" (another group).
+            retries += len(re.split(r",\s*|\s+:\s+", entry.get("upstream_addr") or "-")) - 1
         if entry.get("uri") in ("/health", "/healthz"):
             continue
         requests += 1
