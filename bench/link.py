@@ -42,6 +42,7 @@ import tempfile
 import time
 import uuid
 
+import yaml
 from bench_plot import pyplot
 
 BENCH_DIR = pathlib.Path(__file__).resolve().parent
@@ -54,8 +55,8 @@ PORTS = {
 }
 PATHS = {"direct": "backend", "pair": "pair_local", "minimal": "minimal_local", "stunnel": "stunnel_local"}
 REMOTE_NAME, CLIENT_NAME = "grt-bench-remote", "grt-bench-local"
-# compose_stack_nginx_log_path: where the roles' proxies write their access logs (a directory of the host).
-LOG_PATH = "/var/log/grt"
+# Where the roles' proxies write their access logs in the container (a directory of the host): compose_stack's own.
+LOG_PATH = yaml.safe_load((PROJECT_DIR / "roles/compose_stack/vars/main.yml").read_text())["compose_stack_nginx_log_path"]
 # Issue 14's goals, at the highest level measured (c) and at one client.
 GOALS = [
     ("pair req/s >= 1.2 x stunnel's at c", lambda r, c: r["pair"][c]["rps"] >= 1.2 * r["stunnel"][c]["rps"]),
@@ -231,7 +232,7 @@ def running(work, tls):
             container = f"{PREFIX}-{name}"
             run("docker", "rm", "-f", container, check=False)
             logs = work / "logs" / name
-            logs.mkdir(parents=True, mode=0o711)
+            logs.mkdir(parents=True, mode=0o750)  # as compose_stack makes it
             run("docker", "run", "-d", "--name", container, "--network", "host",
                 "-v", f"{work / 'nginx.conf'}:/etc/nginx/nginx.conf:ro",
                 "-v", f"{work / name / 'conf.d'}:/etc/nginx/conf.d:ro", "-v", f"{tls}:/etc/nginx/tls:ro",

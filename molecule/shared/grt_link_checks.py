@@ -158,11 +158,11 @@ def link_log_dir():
     return yaml.safe_load((PROJECT_DIR / "roles/grt_common/vars/main.yml").read_text())["grt_common_link_log_dir"]
 
 
-def access_log(host=REMOTE, name="access.log"):
-    """A link proxy's JSON access log lines (other lines ignored) and the raw text, once the requests made
-    before the call have been flushed to it: by default the remote proxy's current file."""
+def access_log(host=REMOTE):
+    """A link proxy's current JSON access log lines (other lines ignored) and the raw text, once the requests
+    made before the call have been flushed to it: by default the remote proxy's."""
     time.sleep(LOG_FLUSH_SECONDS)
-    result = on_host(host, "cat", f"{link_log_dir()}/{name}")
+    result = on_host(host, "cat", f"{link_log_dir()}/access.log")
     text = result.stdout
     entries = []
     for line in text.splitlines():
