@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Loopback benchmark of the split layout's link: the roles' nginx pair against anchors in the same run.
 
-  bench/link.py [--out bench/results] [--levels 1,64] [--duration 5] [--rounds 3]
+  bench/link.py [--out bench/results] [--levels 1,64] [--duration 5] [--rounds 5]
 
 No Molecule: every proxy runs on this machine's loopback (containers of the
 harness's nginx image on the host network, one nginx worker each; stunnel on
@@ -19,6 +19,11 @@ order rotating):
   minimal  the smallest nginx mutual-TLS pair (TLS 1.3, keep-alive both ways,
            session reuse, no logs): the anchor the pair is held to
   stunnel  a stunnel pair (verifyChain, checkHost, TLS 1.3)
+
+Besides req/s and latency, each sample records the CPU time the path's own
+proxies spent per call (from /proc: the containers' processes, the stunnel
+processes), a cost that a busy neighbour on a shared machine disturbs less
+than the throughput.
 
 Results: <out>/link-<date>.json and .md and <out>/link.png (matplotlib from
 requirements-bench.txt; skipped with a warning when missing). The goals of
@@ -54,6 +59,9 @@ PORTS = {
     "pair_local": 8000, "pair_remote": 8443, "local_health": 8081, "remote_health": 8082,
 }
 PATHS = {"direct": "backend", "pair": "pair_local", "minimal": "minimal_local", "stunnel": "stunnel_local"}
+# The processes whose CPU time is each path's cost per call (the backend and wrk are the same for all).
+PROXIES = {"direct": [], "pair": ["local", "remote"], "minimal": ["minimal-local", "minimal-remote"],
+           "stunnel": ["stunnel-local", "stunnel-remote"]}
 REMOTE_NAME, CLIENT_NAME = "grt-bench-remote", "grt-bench-local"
 # Where the roles' proxies write their access logs in the container (a directory of the host): compose_stack's own.
 LOG_PATH = yaml.safe_load((PROJECT_DIR / "roles/compose_stack/vars/main.yml").read_text())["compose_stack_nginx_log_path"]
@@ -225,8 +233,8 @@ def nginx_conf(work):
 
 @contextlib.contextmanager
 def running(work, tls):
-    """Every proxy and the backend up, whatever happens; all stopped after."""
-    names, stunnels = [], []
+    """Every proxy and the backend up, whatever happens; all stopped after. Yields the stunnels' process ids."""
+    names, stunnels, pids = [], [], {}
     try:
         for name in ("backend", "minimal-remote", "minimal-local", "remote", "local"):
             container = f"{PREFIX}-{name}"
@@ -241,9 +249,10 @@ def running(work, tls):
         for side in ("remote", "local"):
             stunnels.append(subprocess.Popen(["stunnel", str(work / f"stunnel-{side}.conf")],
                                              stdout=subprocess.DEVNULL, stderr=open(work / f"stunnel-{side}.log", "w")))
+            pids[f"stunnel-{side}"] = [stunnels[-1].pid]  # one process, a thread per connection
         for port in PORTS.values():
             wait_for_port(port)
-        yield
+        yield pids
     finally:
         for process in stunnels:
             process.terminate()
@@ -287,19 +296,44 @@ def _ms(text):
     return round(float(number) * UNITS[unit], 3)
 
 
+def cpu_seconds(names, stunnel_pids):
+    """User and system time, by process id, that the proxies' processes (all their threads) have spent so
+    far: a container's as the host sees them (nginx's master, worker and cache processes; the cache loader
+    comes and goes)."""
+    pids = [pid for name in names for pid in stunnel_pids.get(name) or
+            [int(p) for p in run("docker", "top", f"{PREFIX}-{name}", "-eo", "pid").stdout.split()[1:]]]
+    times = {}
+    for pid in pids:
+        with contextlib.suppress(FileNotFoundError):
+            fields = pathlib.Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            times[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime: proc(5)
+    return times
+
+
 def wrk(path, clients, seconds, token, run_id):
     env = dict(os.environ, GRT_BENCH_TOKEN=token, GRT_BENCH_RUN=run_id)
     out = run("wrk", "-t1", f"-c{clients}", f"-d{seconds}s", "--latency", "-s", BENCH_DIR / "link.lua",
               f"http://127.0.0.1:{PORTS[PATHS[path]]}", env=env, timeout=seconds + 60).stdout
     latency = dict(re.findall(r"(?m)^\s+(50|99)%\s+(\S+)$", out))
+    calls = int(re.search(r"(\d+) requests in", out).group(1))
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     bad = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
     errors = re.search(r"Socket errors: (.*)", out)
-    return {"p50_ms": _ms(latency["50"]), "p99_ms": _ms(latency["99"]), "rps": round(rps, 1),
+    return {"p50_ms": _ms(latency["50"]), "p99_ms": _ms(latency["99"]), "rps": round(rps, 1), "calls": calls,
             "non_2xx": int(bad.group(1)) if bad else 0, "socket_errors": errors.group(1) if errors else ""}
 
 
-def measure(args, token):
+def sample(path, clients, seconds, token, stunnel_pids):
+    """One wrk run, and the CPU time the path's proxies spent on it per call."""
+    before = cpu_seconds(PROXIES[path], stunnel_pids)
+    result = wrk(path, clients, seconds, token, uuid.uuid4().hex)
+    after = cpu_seconds(PROXIES[path], stunnel_pids)
+    spent = sum(after[pid] - before.get(pid, 0) for pid in after)
+    result["proxy_cpu_us"] = round(spent / max(result["calls"], 1) * 1e6, 1)
+    return result
+
+
+def measure(args, token, pids):
     samples = {path: {c: [] for c in args.levels} for path in PATHS}
     order = list(PATHS)
     for path in order:  # warm-up: pools filled, sessions cached
@@ -307,9 +341,9 @@ def measure(args, token):
     for round_number in range(args.rounds):
         for clients in args.levels:
             for path in order:
-                sample = wrk(path, clients, args.duration, token, uuid.uuid4().hex)
-                log(f"round {round_number + 1} c={clients} {path}: {sample}")
-                samples[path][clients].append(sample)
+                one = sample(path, clients, args.duration, token, pids)
+                log(f"round {round_number + 1} c={clients} {path}: {one}")
+                samples[path][clients].append(one)
         order = order[1:] + order[:1]
     return samples
 
@@ -320,9 +354,9 @@ def summary(samples):
     for path, levels in samples.items():
         result[path] = {}
         for clients, runs in levels.items():
-            row = {key: statistics.median(r[key] for r in runs) for key in ("p50_ms", "p99_ms", "rps")}
+            row = {key: statistics.median(r[key] for r in runs) for key in ("p50_ms", "p99_ms", "rps", "proxy_cpu_us")}
             row.update({f"{key}_range": [min(r[key] for r in runs), max(r[key] for r in runs)]
-                        for key in ("p50_ms", "p99_ms", "rps")})
+                        for key in ("p50_ms", "p99_ms", "rps", "proxy_cpu_us")})
             row["non_2xx"] = sum(r["non_2xx"] for r in runs)
             row["socket_errors"] = sorted({r["socket_errors"] for r in runs if r["socket_errors"]})
             result[path][clients] = row
@@ -338,17 +372,23 @@ def markdown(result, plot_name):
              f"wrk -t1, {ctx['rounds']} interleaved rounds of {ctx['duration_s']} s per path and level (median, "
              f"range in brackets). The pair's local keep-alive pool: {ctx['pair']['local_keepalive']}; variables set "
              f"for this run: {ctx['pair']['set'] or 'none'}.", "",
-             "| path | " + " | ".join(f"c={c} p50 ms | c={c} p99 ms | c={c} req/s" for c in ctx["levels"]) + " |",
-             "|---|" + "---:|" * (3 * len(ctx["levels"]))]
+             "| path | " + " | ".join(f"c={c} p50 ms | c={c} p99 ms | c={c} req/s" for c in ctx["levels"])
+             + f" | c={top} proxies' CPU µs/call |",
+             "|---|" + "---:|" * (3 * len(ctx["levels"]) + 1)]
     for path in PATHS:
         cells = []
         for c in ctx["levels"]:
             row = rows[path][c]
             cells += [f"{row[k]} [{row[k + '_range'][0]}-{row[k + '_range'][1]}]" for k in ("p50_ms", "p99_ms", "rps")]
+        cpu = rows[path][top]
+        cells.append(f"{cpu['proxy_cpu_us']} [{cpu['proxy_cpu_us_range'][0]}-{cpu['proxy_cpu_us_range'][1]}]"
+                     if PROXIES[path] else "-")
         lines.append(f"| {path} | " + " | ".join(cells) + " |")
     lines += ["", f"Ratios at c={top}: pair/stunnel req/s {result['ratios']['pair_stunnel_rps']}, pair/minimal "
                   f"req/s {result['ratios']['pair_minimal_rps']}, pair/minimal p99 {result['ratios']['pair_minimal_p99']}; "
-                  f"at c=1 the pair adds {result['ratios']['pair_added_p50_ms_c1']} ms p50 over the minimal pair.", "",
+                  f"at c=1 the pair adds {result['ratios']['pair_added_p50_ms_c1']} ms p50 over the minimal pair. "
+                  f"CPU per call of the proxies at c={top}: pair/stunnel {result['ratios']['pair_stunnel_cpu']}, "
+                  f"pair/minimal {result['ratios']['pair_minimal_cpu']}.", "",
               "| goal (issue 14) | met |", "|---|---|"]
     lines += [f"| {goal.replace(' c', f' c={top}') if goal.endswith(' c') else goal} | {'yes' if met else '**no**'} |"
               for goal, met in result["goals"].items()]
@@ -400,7 +440,7 @@ def main():
     parser.add_argument("--levels", default="1,64", type=lambda s: sorted(int(x) for x in s.split(",")))
     parser.add_argument("--duration", type=int, default=5, help="seconds per measurement")
     parser.add_argument("--warmup", type=int, default=2, help="seconds per path before the rounds (not recorded)")
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--set", default={}, type=json.loads,
                         help='role variables for the pair as JSON, e.g. \'{"remote_proxy_generate_dedup": false}\'')
     parser.add_argument("--keep", action="store_true", help="keep the work directory (configurations, logs)")
@@ -420,9 +460,9 @@ def main():
         pair["set"] = args.set
         write_anchors(work, tls)
         nginx_conf(work)
-        with running(work, tls):
+        with running(work, tls) as pids:
             wait_for_cache_loader(work)
-            samples = measure(args, token)
+            samples = measure(args, token, pids)
     finally:
         if args.keep:
             log(f"work directory kept: {work}")
@@ -436,6 +476,8 @@ def main():
         "pair_minimal_rps": round(rows["pair"][top]["rps"] / rows["minimal"][top]["rps"], 2),
         "pair_minimal_p99": round(rows["pair"][top]["p99_ms"] / rows["minimal"][top]["p99_ms"], 2),
         "pair_added_p50_ms_c1": round(rows["pair"][1]["p50_ms"] - rows["minimal"][1]["p50_ms"], 3),
+        "pair_stunnel_cpu": round(rows["pair"][top]["proxy_cpu_us"] / rows["stunnel"][top]["proxy_cpu_us"], 2),
+        "pair_minimal_cpu": round(rows["pair"][top]["proxy_cpu_us"] / rows["minimal"][top]["proxy_cpu_us"], 2),
     }
     result["goals"] = {goal: bool(check(rows, top)) for goal, check in GOALS}
     out = pathlib.Path(args.out)

@@ -3,7 +3,7 @@
 # nginx pair against a minimal nginx mutual-TLS pair and a stunnel pair, on
 # this machine's loopback, no Molecule. Needs the harness's nginx image
 # (`make test-env`), wrk and stunnel4 (installed here from Debian if missing).
-# Extra arguments go to bench/link.py (e.g. --levels 1,16,64 --rounds 5).
+# Extra arguments go to bench/link.py (e.g. --levels 1,16,64 --rounds 3).
 # Results: bench/results/link-<date>.{json,md} and link.png.
 set -euo pipefail
 cd "$(dirname "$0")/.."

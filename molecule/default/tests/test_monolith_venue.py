@@ -13,7 +13,7 @@ import urllib.request
 
 import pytest
 import yaml
-from grt_backup_checks import EPHEMERAL, client, has_data, playbook, said
+from grt_backup_checks import BACKUP, EPHEMERAL, client, has_data, playbook, said
 from grt_status_checks import plain, report_json, status
 from grt_testinfra import all_healthy, docker_json, run_ok, wait_until
 
@@ -65,6 +65,11 @@ def lock_removed_afterwards():
     yield
     # The scenario's later runs start at home again (prepare.yml removes a leftover too).
     LOCK.unlink(missing_ok=True)
+
+
+def answers(host, command):
+    with host.sudo():
+        return host.run(command).rc == 0
 
 
 def recap_changed(run, host=HOST):
@@ -214,4 +219,7 @@ def test_staging_again_at_home_brings_the_image_back_with_the_same_lock(host):
     assert run.returncode == 0, said(run)[-3000:]
     assert LOCK.read_text() == before
     wait_until(lambda: all_healthy(host), timeout=300, interval=5, what="every container healthy after the stage")
+    # The database container is made again by the stage: it may take a moment to answer a client after its
+    # health check passed (a clean-clone CI run once got "exit ...: no output" here).
+    wait_until(lambda: answers(host, f"{BACKUP} has-data"), timeout=60, interval=3, what="the database answering")
     assert has_data(host)["counted"] == COUNTED["before"]
