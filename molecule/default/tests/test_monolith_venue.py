@@ -67,11 +67,6 @@ def lock_removed_afterwards():
     LOCK.unlink(missing_ok=True)
 
 
-def answers(host, command):
-    with host.sudo():
-        return host.run(command).rc == 0
-
-
 def recap_changed(run, host=HOST):
     found = re.search(rf"^{re.escape(host)}\s+:\s+ok=\d+\s+changed=(\d+)", plain(run), re.M)
     assert found, plain(run)[-3000:]
@@ -221,5 +216,5 @@ def test_staging_again_at_home_brings_the_image_back_with_the_same_lock(host):
     wait_until(lambda: all_healthy(host), timeout=300, interval=5, what="every container healthy after the stage")
     # The database container is made again by the stage: it may take a moment to answer a client after its
     # health check passed (a clean-clone CI run once got "exit ...: no output" here).
-    wait_until(lambda: answers(host, f"{BACKUP} has-data"), timeout=60, interval=3, what="the database answering")
+    wait_until(lambda: host.run(f"{BACKUP} has-data").rc == 0, timeout=60, interval=3, what="the database answering")
     assert has_data(host)["counted"] == COUNTED["before"]
