@@ -45,11 +45,29 @@ test-env: deps ## Docker engine, base/test-host/offline images and the local reg
 test-unit: deps ## The project's own tools and the offline image fixtures
 	python -m pytest -p no:cacheprovider tests test-fixtures/tests
 
+# Every scenario runs even when one fails; what failed (tests, tasks) is listed last, where the tail of a CI
+# log shows it.
 test: lint test-env test-unit ## Everything CI runs: lint, fixture tests, every Molecule scenario
+	log=$$(mktemp); failed=()
+	trap 'rm -f "$$log" "$$log.failed"' EXIT
 	for scenario in $(SCENARIOS); do
 	  echo "=== molecule test -s $$scenario"
-	  molecule test -s $$scenario
+	  # Without Molecule's borders, which wrap every line at the terminal's width (80 columns in CI).
+	  if ! molecule test --no-command-borders -s $$scenario 2>&1 | tee "$$log"; then
+	    failed+=("$$scenario")
+	    # pytest's FAILED/ERROR lines, molecule's ERROR/CRITICAL ones, and Ansible's fatal ones not ignored.
+	    sed 's/\x1b\[[0-9;]*m//g' "$$log" | awk -v s="$$scenario" '
+	      pending != "" { if ($$0 !~ /^\.\.\.ignoring/) print s ": " pending; pending = "" }
+	      /^fatal: / { pending = substr($$0, 1, 400); next }
+	      /^(FAILED|ERROR|CRITICAL) / && !/^FAILED - RETRYING/ { print s ": " substr($$0, 1, 400) }
+	      END { if (pending != "") print s ": " pending }' >> "$$log.failed"
+	  fi
 	done
+	if (( $${#failed[@]} )); then
+	  echo "=== failed: $${failed[*]}"
+	  cat "$$log.failed"
+	  exit 1
+	fi
 
 molecule-%: test-env ## One Molecule scenario, e.g. make molecule-docker_host (the monolith: molecule-default)
 	molecule test -s $*

@@ -103,6 +103,23 @@ def wait_until(predicate, timeout=60, interval=1, what="condition"):
     raise AssertionError(f"{what} not reached within {timeout} s (last: {last!r})")
 
 
+def wait_for_command(host, command, timeout=60, interval=1, what=None):
+    """Run `command` on the host until it succeeds or `timeout` seconds pass; a timeout names the last try's
+    exit status and output."""
+    tries = []
+
+    def succeeds():
+        tries.append(host.run(command))
+        return tries[-1].rc == 0
+
+    try:
+        wait_until(succeeds, timeout=timeout, interval=interval, what=what or command)
+    except AssertionError as error:
+        last = tries[-1]
+        raise AssertionError(f"{error}: exit {last.rc}: {(last.stdout + last.stderr).strip()[-1000:]}") from None
+    return tries[-1]
+
+
 def assert_static_from_nginx(host, path):
     """The static file at URL path /<path> comes from the front proxy's nginx (published under
     /opt/grt/ctfd/static): 200, gzipped, with a long Cache-Control, and the same bytes as on disk."""

@@ -15,7 +15,7 @@ import pytest
 import yaml
 from grt_backup_checks import BACKUP, EPHEMERAL, client, has_data, playbook, said
 from grt_status_checks import plain, report_json, status
-from grt_testinfra import all_healthy, docker_json, run_ok, wait_until
+from grt_testinfra import all_healthy, docker_json, run_ok, wait_for_command, wait_until
 
 testinfra_hosts = ["ansible://grt-molecule-monolith"]
 
@@ -176,8 +176,7 @@ def test_at_the_venue_the_status_report_is_green_with_every_container_on_its_loc
 
 def test_a_host_restart_with_no_network_brings_every_container_back_healthy_with_its_data(host):
     subprocess.run(["docker", "restart", HOST], check=True, capture_output=True)
-    wait_until(lambda: host.run("docker info >/dev/null 2>&1").rc == 0, timeout=180, interval=3,
-               what="the engine back after the host restart")
+    wait_for_command(host, "docker info", timeout=180, interval=3, what="the engine back after the host restart")
     assert cut_off(host), "the host came back with network: the test proves nothing"
     wait_until(lambda: all_healthy(host), timeout=420, interval=5, what="every container healthy after the host restart")
     state = client(host, "check")
@@ -216,5 +215,5 @@ def test_staging_again_at_home_brings_the_image_back_with_the_same_lock(host):
     wait_until(lambda: all_healthy(host), timeout=300, interval=5, what="every container healthy after the stage")
     # The database container is made again by the stage: it may take a moment to answer a client after its
     # health check passed (a clean-clone CI run once got "exit ...: no output" here).
-    wait_until(lambda: host.run(f"{BACKUP} has-data").rc == 0, timeout=60, interval=3, what="the database answering")
+    wait_for_command(host, f"{BACKUP} has-data", timeout=60, interval=3, what="the database answering")
     assert has_data(host)["counted"] == COUNTED["before"]

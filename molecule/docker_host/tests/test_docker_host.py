@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from grt_testinfra import docker_json, merge, offline_image, role_vars, run_ok, wait_until
+from grt_testinfra import docker_json, merge, offline_image, role_vars, run_ok, wait_for_command, wait_until
 
 PUBLISHED_PORT = 18080
 
@@ -102,6 +102,6 @@ def test_new_containers_get_the_configured_log_rotation(host, web):
 def test_live_restore_keeps_containers_across_an_engine_restart(host, web):
     before = run_ok(host, "docker inspect --format '{{.State.StartedAt}}' grt-verify-web")
     run_ok(host, "systemctl restart docker")
-    wait_until(lambda: host.run("docker info").rc == 0, timeout=60, what="engine back after restart")
+    wait_for_command(host, "docker info", timeout=60, what="engine back after restart")
     after = run_ok(host, "docker inspect --format '{{.State.StartedAt}} {{.State.Running}}' grt-verify-web")
     assert after.split() == [before.strip(), "true"]
