@@ -106,18 +106,19 @@ def wait_until(predicate, timeout=60, interval=1, what="condition"):
 def wait_for_command(host, command, timeout=60, interval=1, what=None):
     """Run `command` on the host until it succeeds or `timeout` seconds pass; a timeout names the last try's
     exit status and output."""
-    tries = []
+    last = None
 
     def succeeds():
-        tries.append(host.run(command))
-        return tries[-1].rc == 0
+        nonlocal last
+        last = host.run(command)
+        return last.rc == 0
 
     try:
-        wait_until(succeeds, timeout=timeout, interval=interval, what=what or command)
-    except AssertionError as error:
-        last = tries[-1]
-        raise AssertionError(f"{error}: exit {last.rc}: {(last.stdout + last.stderr).strip()[-1000:]}") from None
-    return tries[-1]
+        wait_until(succeeds, timeout=timeout, interval=interval)
+    except AssertionError:
+        raise AssertionError(f"{what or command} not reached within {timeout} s: exit {last.rc}: "
+                             f"{(last.stdout + last.stderr).strip()[-1000:]}") from None
+    return last
 
 
 def assert_static_from_nginx(host, path):

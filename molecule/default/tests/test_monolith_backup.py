@@ -111,7 +111,7 @@ def test_a_forced_restore_puts_the_backup_back_and_sessions_survive(host):
     saved = last_backup(host)
     sql(host, "DELETE FROM llmv_chat_pairs WHERE id % 2 = 0")
     assert has_data(host)["counted"]["llmv_chat_pairs"] < saved["counted"]["llmv_chat_pairs"]
-    # By its run id, not "latest": the quarter-hour timer may save the damaged state in between (as it did once).
+    # By its run id, not "latest": the run to restore is this test's, whatever else ran since.
     restored = playbook("playbooks/restore.yml", "-e", f"restore_snapshot={saved['run']}", "-e", "restore_force=true")
     assert restored.returncode == 0, said(restored)[-3000:]
     assert has_data(host)["counted"] == saved["counted"]
