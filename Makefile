@@ -43,7 +43,8 @@ test-env: deps ## Docker engine, base/test-host/offline images and the local reg
 	test-fixtures/harness/up.sh
 
 test-unit: deps ## The project's own tools and the offline image fixtures
-	python -m pytest -p no:cacheprovider --durations=15 tests test-fixtures/tests
+	# A worker per core, a test file per worker at a time (its module fixtures are built once).
+	python -m pytest -p no:cacheprovider -n auto --dist loadfile --durations=15 tests test-fixtures/tests
 
 # Every scenario runs even when one fails; what failed (tests, tasks) is listed last, where the tail of a CI
 # log shows it.
